@@ -1,0 +1,84 @@
+/**
+ * Intake: the one door every source uses. It makes a message durable (spool file fsynced, ledger
+ * row committed) and only then resolves, so a source may acknowledge (SMTP 250) or move on.
+ * Sources never parse or decide; they settle later from the ledger.
+ */
+import type { Readable } from 'node:stream';
+import type { Spool, SpooledFile } from '../store/spool.js';
+import type { InsertResult, Store } from '../store/types.js';
+import { contentKeyOf, type Envelope, type SourceRef } from './message.js';
+
+export interface IntakeRequest {
+  envelope: Envelope;
+  source: SourceRef;
+  receivedAt?: Date;
+}
+
+export interface IntakeResult extends InsertResult {
+  /** true when the position was already known and nothing was written. */
+  known: boolean;
+}
+
+export class Intake {
+  private readonly listeners = new Set<() => void>();
+
+  constructor(
+    readonly store: Store,
+    readonly spool: Spool,
+  ) {}
+
+  /** Called after each newly received row, to wake the pipeline. */
+  onReceived(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** True when this position is already in the ledger (skip the download). */
+  known(positionKey: string): boolean {
+    return this.store.getByPosition(positionKey) !== undefined;
+  }
+
+  async receive(raw: Buffer, req: IntakeRequest): Promise<IntakeResult> {
+    const existing = this.store.getByPosition(req.source.positionKey);
+    if (existing) return { row: existing, created: false, known: true };
+    const file = await this.spool.write(raw);
+    return this.commit(file, req);
+  }
+
+  async receiveStream(
+    stream: Readable,
+    req: IntakeRequest & { maxBytes: number; prefix?: Buffer },
+  ): Promise<IntakeResult> {
+    const existing = this.store.getByPosition(req.source.positionKey);
+    if (existing) {
+      stream.resume();
+      return { row: existing, created: false, known: true };
+    }
+    const file = await this.spool.writeStream(
+      stream,
+      req.prefix ? { maxBytes: req.maxBytes, prefix: req.prefix } : { maxBytes: req.maxBytes },
+    );
+    return this.commit(file, req);
+  }
+
+  private commit(file: SpooledFile, req: IntakeRequest): IntakeResult {
+    const key = contentKeyOf(file.head, file.sha256);
+    const res = this.store.insertReceived(
+      {
+        positionKey: req.source.positionKey,
+        sourceKind: req.source.kind,
+        source: req.source.source,
+        contentKey: key.key,
+        messageId: key.messageId,
+        sha256: file.sha256,
+        size: file.size,
+        spoolPath: file.path,
+        envelope: req.envelope,
+        receivedAt: (req.receivedAt ?? new Date()).getTime(),
+      },
+      Date.now(),
+    );
+    if (res.created) for (const fn of this.listeners) fn();
+    return { ...res, known: false };
+  }
+}

@@ -1,0 +1,277 @@
+/**
+ * The pipeline: claim due ledger rows, parse, classify, route, run handlers, record outcomes.
+ * Each handler invocation's outcome is recorded on its own, so a retry re-runs only the handlers
+ * that have not succeeded. Final states: delivered, dead (reason), skipped (reason).
+ */
+import type { Logger } from 'pino';
+import type { Handler } from '../handlers/types.js';
+import type { LedgerRow, Store } from '../store/types.js';
+import type { Classification } from './classify/types.js';
+import { backoffDelay, classifyFailure, type FailureVerdict } from './errors.js';
+import type { MessageContext, ParsedMessage } from './parsed.js';
+import type { ParseLimits } from './parse.js';
+import { route, type RouteMatch, type RouteSpec } from './router.js';
+
+export interface PipelineDeps {
+  store: Store;
+  readRaw: (row: LedgerRow) => Promise<Buffer>;
+  parse: (raw: Buffer, limits: ParseLimits, key: string) => Promise<ParsedMessage>;
+  classify: (raw: Buffer) => Classification;
+  stripReply?: ((p: ParsedMessage) => MessageContext['strippedReply']) | undefined;
+  routes: readonly RouteSpec[];
+  handlers: ReadonlyMap<string, Handler>;
+  log: Logger;
+  limits: ParseLimits;
+  concurrency: number;
+  maxAttempts: number;
+  backoff: { baseMs: number; maxMs: number };
+  handlerTimeoutMs: number;
+  now?: () => number;
+}
+
+export interface OutcomeEvent {
+  row: LedgerRow;
+  status: 'delivered' | 'dead' | 'skipped' | 'failed';
+  reason: string | null;
+}
+
+export class Pipeline {
+  private readonly now: () => number;
+  private inFlight = new Map<number, Promise<void>>();
+  private running = false;
+  private timer: NodeJS.Timeout | null = null;
+  private pumping = false;
+  private repump = false;
+  private readonly listeners = new Set<(e: OutcomeEvent) => void>();
+  private readonly abort = new AbortController();
+
+  constructor(private readonly d: PipelineDeps) {
+    this.now = d.now ?? Date.now;
+  }
+
+  onOutcome(fn: (e: OutcomeEvent) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Starts processing; rows left `processing` by a crashed process are resumed first. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const n = this.d.store.requeueProcessing(this.now());
+    if (n) this.d.log.info({ action: 'resume', count: n }, 'resuming unfinished messages');
+    this.wake();
+  }
+
+  /** Stops claiming new work and waits for in-flight messages (their outcome gets recorded). */
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await Promise.allSettled([...this.inFlight.values()]);
+  }
+
+  /** Hard stop: abort in-flight handlers (they will be retried after restart). */
+  async abortInFlight(): Promise<void> {
+    this.abort.abort();
+    await this.stop();
+  }
+
+  get busy(): number {
+    return this.inFlight.size;
+  }
+
+  /** Resolves when nothing is due now and nothing is in flight (failed rows wait for their time). */
+  async idle(): Promise<void> {
+    for (;;) {
+      this.wake();
+      await Promise.allSettled([...this.inFlight.values()]);
+      await new Promise<void>((r) => setImmediate(r));
+      if (this.inFlight.size === 0 && !this.pumping && !this.hasDueNow()) return;
+    }
+  }
+
+  private hasDueNow(): boolean {
+    const next = this.d.store.nextDueAt();
+    const counts = this.d.store.counts().byStatus;
+    return (counts.received ?? 0) > 0 || (next !== null && next <= this.now());
+  }
+
+  wake(): void {
+    if (!this.running) return;
+    if (this.pumping) {
+      this.repump = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.repump = false;
+        const free = this.d.concurrency - this.inFlight.size;
+        if (free <= 0) break;
+        const rows = this.d.store.claimDue(this.now(), free);
+        for (const row of rows) {
+          const p = this.process(row)
+            .catch((err: unknown) => this.d.log.error({ err, id: row.id }, 'pipeline bug: process threw'))
+            .finally(() => {
+              this.inFlight.delete(row.id);
+              this.wake();
+            });
+          this.inFlight.set(row.id, p);
+        }
+        if (rows.length === free) this.repump = true;
+      } while (this.repump && this.running);
+    } finally {
+      this.pumping = false;
+    }
+    this.armTimer();
+  }
+
+  private armTimer(): void {
+    if (!this.running) return;
+    const next = this.d.store.nextDueAt();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (next === null) return;
+    const delay = Math.max(50, Math.min(next - this.now(), 2 ** 31 - 1));
+    this.timer = setTimeout(() => this.wake(), delay);
+    this.timer.unref();
+  }
+
+  private emit(e: OutcomeEvent): void {
+    for (const fn of this.listeners) {
+      try {
+        fn(e);
+      } catch (err) {
+        this.d.log.error({ err }, 'outcome listener threw');
+      }
+    }
+  }
+
+  private finish(row: LedgerRow, status: 'delivered' | 'dead' | 'skipped' | 'failed', reason: string | null, routeName: string | null, attempts: number, nextAttemptAt: number | null): void {
+    this.d.store.finish(row.id, { status, reason, route: routeName, nextAttemptAt, attempts }, this.now());
+    this.d.log.info({ action: status, id: row.id, source: row.source, route: routeName, attempts, reason }, `message ${status}`);
+    this.emit({ row: { ...row, status, reason, attempts }, status, reason });
+  }
+
+  private async process(row: LedgerRow): Promise<void> {
+    const attempt = row.attempts + 1;
+    let raw: Buffer;
+    try {
+      raw = await this.d.readRaw(row);
+    } catch (err) {
+      return this.finish(row, 'dead', `spool file unreadable: ${(err as Error).message}`, null, attempt, null);
+    }
+    let parsed: ParsedMessage;
+    let classification: Classification;
+    try {
+      parsed = await this.d.parse(raw, this.d.limits, String(row.id));
+      classification = this.d.classify(raw);
+    } catch (err) {
+      return this.fail(row, classifyFailure(err), null, attempt);
+    }
+    const matches = route(this.d.routes, { envelope: row.envelope, parsed, classification });
+    const routeName = matches.map((m) => m.route.name).join(',') || null;
+    if (!matches.length) return this.finish(row, 'dead', 'no route matched (the config needs a catch-all)', null, attempt, null);
+    const deliver = matches.filter((m) => m.route.action === 'deliver');
+    if (!deliver.length) return this.finish(row, 'skipped', `dropped by route ${routeName}`, routeName, attempt, null);
+    let stripped: MessageContext['strippedReply'] = null;
+    try {
+      stripped = this.d.stripReply?.(parsed) ?? null;
+    } catch (err) {
+      this.d.log.warn({ err, id: row.id }, 'reply stripping failed; continuing without it');
+    }
+    const msg: MessageContext = {
+      id: row.id,
+      raw,
+      envelope: row.envelope,
+      source: { kind: row.sourceKind, source: row.source, positionKey: row.positionKey },
+      receivedAt: new Date(row.receivedAt),
+      contentKey: row.contentKey,
+      sha256: row.sha256,
+      parsed,
+      classification,
+      strippedReply: stripped,
+    };
+    const done = new Map(this.d.store.handlerOutcomes(row.id).map((o) => [o.handler, o]));
+    let temporary: FailureVerdict | null = null;
+    let permanent: FailureVerdict | null = null;
+    for (const m of deliver) {
+      for (const hname of m.route.handlers) {
+        const inv = invocationKey(m, hname);
+        if (done.get(inv)?.status === 'ok') continue;
+        const v = await this.invoke(msg, m, hname, inv, attempt);
+        if (v && v.retryable) temporary ??= v;
+        else if (v) permanent ??= v;
+      }
+    }
+    if (permanent) return this.finish(row, 'dead', permanent.reason, routeName, attempt, null);
+    if (temporary) return this.fail(row, temporary, routeName, attempt);
+    this.finish(row, 'delivered', null, routeName, attempt, null);
+  }
+
+  private fail(row: LedgerRow, v: FailureVerdict, routeName: string | null, attempt: number): void {
+    if (!v.retryable) return this.finish(row, 'dead', v.reason, routeName, attempt, null);
+    if (attempt >= this.d.maxAttempts) {
+      return this.finish(row, 'dead', `gave up after ${attempt} attempts: ${v.reason}`, routeName, attempt, null);
+    }
+    const next = this.now() + backoffDelay(attempt, this.d.backoff);
+    this.finish(row, 'failed', v.reason, routeName, attempt, next);
+  }
+
+  /** Runs one handler with a timeout; records its outcome. Returns the failure, or null on success. */
+  private async invoke(msg: MessageContext, m: RouteMatch, hname: string, inv: string, attempt: number): Promise<FailureVerdict | null> {
+    const handler = this.d.handlers.get(hname);
+    const log = this.d.log.child({ id: msg.id, handler: hname, route: m.route.name });
+    let verdict: FailureVerdict | null = null;
+    if (!handler) {
+      verdict = { retryable: false, code: 'NO_HANDLER', reason: `handler ${hname} is not configured` };
+    } else {
+      const timeout = AbortSignal.timeout(this.d.handlerTimeoutMs);
+      const signal = AbortSignal.any([timeout, this.abort.signal]);
+      try {
+        await raceAbort(
+          handler.handle(msg, { idempotencyKey: `${msg.sha256.slice(0, 32)}:${inv}`, attempt, match: m, signal, log }),
+          signal,
+        );
+      } catch (err) {
+        verdict = signal.aborted && !(err instanceof Error && 'retryable' in err)
+          ? { retryable: true, code: 'TIMEOUT', reason: `handler ${hname} did not finish within ${this.d.handlerTimeoutMs} ms` }
+          : classifyFailure(err);
+      }
+    }
+    this.d.store.recordHandlerOutcome({
+      messageId: msg.id,
+      handler: inv,
+      status: verdict ? (verdict.retryable ? 'failed' : 'dead') : 'ok',
+      attempts: attempt,
+      detail: verdict?.reason ?? null,
+      at: this.now(),
+    });
+    if (verdict) log.warn({ action: 'handler-failed', code: verdict.code, retryable: verdict.retryable, reason: verdict.reason }, 'handler failed');
+    return verdict;
+  }
+}
+
+/** One handler invocation per (route, handler, recipient-with-captures). */
+export function invocationKey(m: RouteMatch, handler: string): string {
+  return m.recipient && Object.keys(m.captures).length ? `${m.route.name}/${handler}/${m.recipient}` : `${m.route.name}/${handler}`;
+}
+
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e as Error);
+      },
+    );
+  });
+}

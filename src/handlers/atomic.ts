@@ -1,0 +1,29 @@
+/** Atomic file writes: write to a temp name in the same directory, fsync, rename, fsync the directory. */
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+
+export async function writeFileAtomic(path: string, data: Buffer | string, tmpDir?: string): Promise<void> {
+  const dir = dirname(path);
+  const tdir = tmpDir ?? dir;
+  await mkdir(tdir, { recursive: true });
+  await mkdir(dir, { recursive: true });
+  const tmp = join(tdir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const fh = await open(tmp, 'w', 0o640);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  await fh.close();
+  await rename(tmp, path);
+  const dh = await open(dir, 'r');
+  try {
+    await dh.sync();
+  } finally {
+    await dh.close();
+  }
+}

@@ -1,0 +1,45 @@
+/** Schema migrations, applied in order inside one transaction each; `user_version` tracks them. */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE messages (
+    id INTEGER PRIMARY KEY,
+    position_key TEXT NOT NULL UNIQUE,
+    source_kind TEXT NOT NULL,
+    source TEXT NOT NULL,
+    content_key TEXT NOT NULL,
+    message_id TEXT,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    spool_path TEXT NOT NULL,
+    envelope TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER,
+    reason TEXT,
+    route TEXT,
+    duplicate_of INTEGER,
+    settled_at INTEGER,
+    settle_action TEXT,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX messages_content ON messages(content_key);
+  CREATE INDEX messages_due ON messages(status, next_attempt_at);
+  CREATE INDEX messages_unsettled ON messages(source, settled_at, status);
+  CREATE TABLE handler_outcomes (
+    message INTEGER NOT NULL REFERENCES messages(id),
+    handler TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    detail TEXT,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (message, handler)
+  );
+  CREATE TABLE source_state (
+    source TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (source, key)
+  );
+  `,
+];

@@ -1,0 +1,247 @@
+/**
+ * SQLite store (better-sqlite3, WAL, synchronous=FULL so a committed row survives power loss).
+ * One writer process per database file.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Envelope, SourceKind } from '../../core/message.js';
+import type {
+  HandlerOutcome,
+  InsertResult,
+  LedgerRow,
+  MessageStatus,
+  NewLedgerRow,
+  StatusCounts,
+  Store,
+} from '../types.js';
+import { MIGRATIONS } from './migrations.js';
+
+interface RawRow {
+  id: number;
+  position_key: string;
+  source_kind: string;
+  source: string;
+  content_key: string;
+  message_id: string | null;
+  sha256: string;
+  size: number;
+  spool_path: string;
+  envelope: string;
+  received_at: number;
+  status: string;
+  attempts: number;
+  next_attempt_at: number | null;
+  reason: string | null;
+  route: string | null;
+  duplicate_of: number | null;
+  settled_at: number | null;
+  settle_action: string | null;
+  updated_at: number;
+}
+
+function toRow(r: RawRow): LedgerRow {
+  return {
+    id: r.id,
+    positionKey: r.position_key,
+    sourceKind: r.source_kind as SourceKind,
+    source: r.source,
+    contentKey: r.content_key,
+    messageId: r.message_id,
+    sha256: r.sha256,
+    size: r.size,
+    spoolPath: r.spool_path,
+    envelope: JSON.parse(r.envelope) as Envelope,
+    receivedAt: r.received_at,
+    status: r.status as MessageStatus,
+    attempts: r.attempts,
+    nextAttemptAt: r.next_attempt_at,
+    reason: r.reason,
+    route: r.route,
+    duplicateOf: r.duplicate_of,
+    settledAt: r.settled_at,
+    settleAction: r.settle_action,
+    updatedAt: r.updated_at,
+  };
+}
+
+export function openSqliteStore(path: string): SqliteStore {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  const version = db.pragma('user_version', { simple: true }) as number;
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v] ?? '');
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+  return new SqliteStore(db);
+}
+
+export class SqliteStore implements Store {
+  private readonly s;
+  constructor(private readonly db: Database.Database) {
+    const p = (sql: string) => db.prepare(sql);
+    this.s = {
+      byPos: p('SELECT * FROM messages WHERE position_key = ?'),
+      byId: p('SELECT * FROM messages WHERE id = ?'),
+      liveByContent: p(
+        `SELECT id FROM messages WHERE content_key = ? AND status <> 'dead' AND duplicate_of IS NULL ORDER BY id LIMIT 1`,
+      ),
+      insert: p(`INSERT INTO messages (position_key, source_kind, source, content_key, message_id, sha256, size,
+        spool_path, envelope, received_at, status, reason, duplicate_of, updated_at)
+        VALUES (@positionKey, @sourceKind, @source, @contentKey, @messageId, @sha256, @size, @spoolPath,
+        @envelope, @receivedAt, @status, @reason, @duplicateOf, @now)`),
+      due: p(`SELECT * FROM messages WHERE (status = 'received') OR (status = 'failed' AND next_attempt_at <= ?)
+        ORDER BY id LIMIT ?`),
+      setProcessing: p(`UPDATE messages SET status = 'processing', updated_at = ? WHERE id = ?`),
+      nextDue: p(`SELECT MIN(next_attempt_at) AS t FROM messages WHERE status = 'failed'`),
+      requeue: p(`UPDATE messages SET status = 'received', updated_at = ? WHERE status = 'processing'`),
+      upsertOutcome: p(`INSERT INTO handler_outcomes (message, handler, status, attempts, detail, at)
+        VALUES (@messageId, @handler, @status, @attempts, @detail, @at)
+        ON CONFLICT(message, handler) DO UPDATE SET status = excluded.status, attempts = excluded.attempts,
+        detail = excluded.detail, at = excluded.at`),
+      outcomes: p('SELECT * FROM handler_outcomes WHERE message = ? ORDER BY handler'),
+      finish: p(`UPDATE messages SET status = @status, reason = @reason, route = @route,
+        next_attempt_at = @nextAttemptAt, attempts = @attempts, updated_at = @now WHERE id = @id`),
+      unsettled: p(`SELECT * FROM messages WHERE source = ? AND settled_at IS NULL
+        AND status IN ('delivered', 'dead', 'skipped') ORDER BY id LIMIT ?`),
+      settle: p('UPDATE messages SET settled_at = ?, settle_action = ?, updated_at = ? WHERE id = ?'),
+      retryOne: p(`UPDATE messages SET status = 'received', attempts = 0, next_attempt_at = NULL, reason = NULL,
+        updated_at = ? WHERE id = ? AND status IN ('dead', 'failed')`),
+      retryDead: p(`UPDATE messages SET status = 'received', attempts = 0, next_attempt_at = NULL, reason = NULL,
+        updated_at = ? WHERE status = 'dead'`),
+      clearOutcomes: p(`DELETE FROM handler_outcomes WHERE message = ? AND status <> 'ok'`),
+      clearDeadOutcomes: p(`DELETE FROM handler_outcomes WHERE status <> 'ok' AND message IN
+        (SELECT id FROM messages WHERE status = 'dead')`),
+      counts: p('SELECT status, COUNT(*) AS n FROM messages GROUP BY status'),
+      unsettledCount: p(`SELECT COUNT(*) AS n FROM messages WHERE settled_at IS NULL
+        AND status IN ('delivered', 'dead', 'skipped') AND source_kind IN ('imap', 'pop3')`),
+      spoolBytes: p(`SELECT COALESCE(SUM(size), 0) AS n FROM messages`),
+      recent: p('SELECT * FROM messages WHERE status = ? ORDER BY updated_at DESC, id DESC LIMIT ?'),
+      getState: p('SELECT value FROM source_state WHERE source = ? AND key = ?'),
+      setState: p(`INSERT INTO source_state (source, key, value) VALUES (?, ?, ?)
+        ON CONFLICT(source, key) DO UPDATE SET value = excluded.value`),
+    };
+  }
+
+  insertReceived(row: NewLedgerRow, now: number): InsertResult {
+    return this.db.transaction((): InsertResult => {
+      const existing = this.s.byPos.get(row.positionKey) as RawRow | undefined;
+      if (existing) return { row: toRow(existing), created: false };
+      const dup = this.s.liveByContent.get(row.contentKey) as { id: number } | undefined;
+      const info = this.s.insert.run({
+        ...row,
+        envelope: JSON.stringify(row.envelope),
+        status: dup ? 'skipped' : 'received',
+        reason: dup ? `duplicate of #${dup.id}` : null,
+        duplicateOf: dup?.id ?? null,
+        now,
+      });
+      const created = this.s.byId.get(info.lastInsertRowid) as RawRow;
+      return { row: toRow(created), created: true };
+    })();
+  }
+
+  get(id: number): LedgerRow | undefined {
+    const r = this.s.byId.get(id) as RawRow | undefined;
+    return r && toRow(r);
+  }
+
+  getByPosition(positionKey: string): LedgerRow | undefined {
+    const r = this.s.byPos.get(positionKey) as RawRow | undefined;
+    return r && toRow(r);
+  }
+
+  claimDue(now: number, limit: number): LedgerRow[] {
+    return this.db.transaction(() => {
+      const rows = (this.s.due.all(now, limit) as RawRow[]).map(toRow);
+      for (const r of rows) {
+        this.s.setProcessing.run(now, r.id);
+        r.status = 'processing';
+      }
+      return rows;
+    })();
+  }
+
+  nextDueAt(): number | null {
+    return (this.s.nextDue.get() as { t: number | null }).t;
+  }
+
+  requeueProcessing(now: number): number {
+    return this.s.requeue.run(now).changes;
+  }
+
+  recordHandlerOutcome(o: HandlerOutcome): void {
+    this.s.upsertOutcome.run(o);
+  }
+
+  handlerOutcomes(id: number): HandlerOutcome[] {
+    return (this.s.outcomes.all(id) as Array<Omit<HandlerOutcome, 'messageId'> & { message: number }>).map(
+      ({ message, ...o }) => ({ ...o, messageId: message }),
+    );
+  }
+
+  finish(
+    id: number,
+    u: {
+      status: Exclude<MessageStatus, 'received' | 'processing'>;
+      reason: string | null;
+      route: string | null;
+      nextAttemptAt: number | null;
+      attempts: number;
+    },
+    now: number,
+  ): void {
+    this.s.finish.run({ ...u, id, now });
+  }
+
+  unsettled(source: string, limit: number): LedgerRow[] {
+    return (this.s.unsettled.all(source, limit) as RawRow[]).map(toRow);
+  }
+
+  markSettled(id: number, action: string, now: number): void {
+    this.s.settle.run(now, action, now, id);
+  }
+
+  retry(id: number | undefined, now: number): number {
+    return this.db.transaction(() => {
+      if (id === undefined) {
+        this.s.clearDeadOutcomes.run();
+        return this.s.retryDead.run(now).changes;
+      }
+      this.s.clearOutcomes.run(id);
+      return this.s.retryOne.run(now, id).changes;
+    })();
+  }
+
+  counts(): StatusCounts {
+    const byStatus: Partial<Record<MessageStatus, number>> = {};
+    for (const r of this.s.counts.all() as Array<{ status: MessageStatus; n: number }>) byStatus[r.status] = r.n;
+    return {
+      byStatus,
+      unsettled: (this.s.unsettledCount.get() as { n: number }).n,
+      spoolBytes: (this.s.spoolBytes.get() as { n: number }).n,
+    };
+  }
+
+  recent(status: MessageStatus, limit: number): LedgerRow[] {
+    return (this.s.recent.all(status, limit) as RawRow[]).map(toRow);
+  }
+
+  getState(source: string, key: string): string | undefined {
+    return (this.s.getState.get(source, key) as { value: string } | undefined)?.value;
+  }
+
+  setState(source: string, key: string, value: string): void {
+    this.s.setState.run(source, key, value);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

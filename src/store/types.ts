@@ -1,0 +1,109 @@
+/**
+ * The store: spool of raw bytes + ledger of lifecycle rows. One small interface; SQLite is the
+ * embedded default, a shared database can implement the same later. Implementations must make
+ * `insertReceived` durable before resolving.
+ */
+import type { Envelope, SourceKind } from '../core/message.js';
+
+export type MessageStatus = 'received' | 'processing' | 'delivered' | 'failed' | 'dead' | 'skipped';
+
+/** Statuses after which a source may settle the message on its server. */
+export const FINAL_STATUSES: readonly MessageStatus[] = ['delivered', 'dead', 'skipped'];
+
+export interface LedgerRow {
+  id: number;
+  positionKey: string;
+  sourceKind: SourceKind;
+  source: string;
+  contentKey: string;
+  messageId: string | null;
+  sha256: string;
+  size: number;
+  spoolPath: string;
+  envelope: Envelope;
+  receivedAt: number;
+  status: MessageStatus;
+  attempts: number;
+  nextAttemptAt: number | null;
+  reason: string | null;
+  route: string | null;
+  duplicateOf: number | null;
+  settledAt: number | null;
+  settleAction: string | null;
+  updatedAt: number;
+}
+
+export interface NewLedgerRow {
+  positionKey: string;
+  sourceKind: SourceKind;
+  source: string;
+  contentKey: string;
+  messageId: string | null;
+  sha256: string;
+  size: number;
+  spoolPath: string;
+  envelope: Envelope;
+  receivedAt: number;
+}
+
+export interface InsertResult {
+  row: LedgerRow;
+  /** false when the position key was already in the ledger (the existing row is returned). */
+  created: boolean;
+}
+
+export type HandlerOutcomeStatus = 'ok' | 'failed' | 'dead';
+
+export interface HandlerOutcome {
+  messageId: number;
+  handler: string;
+  status: HandlerOutcomeStatus;
+  attempts: number;
+  detail: string | null;
+  at: number;
+}
+
+export interface StatusCounts {
+  byStatus: Partial<Record<MessageStatus, number>>;
+  unsettled: number;
+  spoolBytes: number;
+}
+
+export interface Store {
+  /** Inserts a received row (idempotent on position key). A content-key duplicate of a row that is
+   * not dead gets status `skipped` (reason duplicate) and `duplicateOf` set. */
+  insertReceived(row: NewLedgerRow, now: number): InsertResult;
+  get(id: number): LedgerRow | undefined;
+  getByPosition(positionKey: string): LedgerRow | undefined;
+  /** Claims up to `limit` due rows (received, or failed with nextAttemptAt <= now), marks them processing. */
+  claimDue(now: number, limit: number): LedgerRow[];
+  /** Earliest nextAttemptAt among failed rows, for the retry timer. */
+  nextDueAt(): number | null;
+  /** Crash recovery: rows left `processing` by a dead process go back to `received`. */
+  requeueProcessing(now: number): number;
+  recordHandlerOutcome(o: HandlerOutcome): void;
+  handlerOutcomes(id: number): HandlerOutcome[];
+  /** Final or retry transition, atomically with the attempt count. */
+  finish(
+    id: number,
+    update: {
+      status: Exclude<MessageStatus, 'received' | 'processing'>;
+      reason: string | null;
+      route: string | null;
+      nextAttemptAt: number | null;
+      attempts: number;
+    },
+    now: number,
+  ): void;
+  /** Rows of a source whose outcome is final but not yet settled on the server. */
+  unsettled(source: string, limit: number): LedgerRow[];
+  markSettled(id: number, action: string, now: number): void;
+  /** Puts dead rows (one id, or all when id is undefined) back to `received` for another go. */
+  retry(id: number | undefined, now: number): number;
+  counts(): StatusCounts;
+  recent(status: MessageStatus, limit: number): LedgerRow[];
+  /** Small per-source key/value state: UID cursors, UIDVALIDITY, POP3 bookkeeping. */
+  getState(source: string, key: string): string | undefined;
+  setState(source: string, key: string, value: string): void;
+  close(): void;
+}
