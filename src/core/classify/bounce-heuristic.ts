@@ -1,0 +1,208 @@
+/**
+ * Heuristics for non-standard (plain-text) bounce notices: qmail, Exim, Postfix/Sendmail text,
+ * Exchange/Office 365, Gmail, Yahoo, Domino, DragonFly, ... Rather than one parser per MTA, it
+ * cuts the text at the "copy of the original message" marker, finds recipients in the typical
+ * positions (a line holding just an address, `<addr>...`, `to <addr>`, X-Failed-Recipients, inline
+ * DSN fields) and reads the status and reply code from the text block that follows each recipient.
+ * Positive only with bounce wording or a status code, so ordinary mail from a postmaster is not a
+ * bounce.
+ */
+import type { BouncedRecipient } from './types.js';
+import { cleanAddress, parseDsnRecipients } from './bounce-dsn.js';
+import { findEnhanced, findReplyCode, statusClass, TRANSIENT_TEXT } from './status.js';
+
+const MAX_TEXT = 64 * 1024;
+const MAX_RECIPIENTS = 100;
+
+/** Start of the returned original message inside a text bounce. */
+const ORIGINAL_MARKER = new RegExp(
+  [
+    '^[ \\t]*-{2,}[^\\n]*(?:copy of (?:the |your )?message|original message|below this line|returned message|message headers|header of (?:the )?original|headers of (?:the |your )?(?:original|returned)|original mail|undelivered message|unsent message|returned mail follows|message text follows|rfc822)',
+    '^[ \\t]*message headers follow',
+    '^[ \\t]*original message headers',
+    '^[ \\t]*-{3,}\\s*(?:original|forwarded) message\\s*-{3,}',
+    '^(?:Return-Path|Received|X-Received|DKIM-Signature|Delivered-To|ARC-Seal):',
+  ].join('|'),
+  'im',
+);
+
+/** Wording used by bounce notices (any MTA, several languages). */
+const BOUNCE_TEXT = new RegExp(
+  [
+    'qmail-send program',
+    "wasn'?t able to deliver",
+    "could ?n(?:o|')t be delivered",
+    'was not delivered',
+    "wasn'?t delivered",
+    'not be delivered',
+    'undeliver(?:able|ed)',
+    'delivery (?:to the following recipients? )?(?:has )?failed',
+    'delivery (?:failure|problem|status notification|incomplete|has been delayed|delayed)',
+    'failed permanently',
+    'permanent (?:error|failure|fatal)',
+    'following address(?:\\(es\\)|es)? failed',
+    'mail delivery (?:failed|system|subsystem)',
+    'returned (?:to sender|mail)',
+    'unable to deliver',
+    'error (?:delivering|occurred while)',
+    'original message was received',
+    'transcript of (?:the )?session',
+    'user unknown',
+    'unknown user',
+    'no such (?:user|mailbox|address|recipient)',
+    'mailbox (?:is )?(?:full|unavailable|not found|disabled|quota)',
+    'over quota',
+    'unrouteable address',
+    'host (?:not found|unknown)',
+    'did not reach',
+    'could not deliver',
+    "message (?:could not|cannot|can't) be (?:sent|delivered)",
+    'rejected (?:your|the) message',
+    'message (?:was|has been) rejected',
+    'delivery to the following',
+    'failed to deliver',
+    'not deliverable',
+    'non[- ]?delivery',
+    'recipient address rejected',
+    'smtp error',
+    'remote (?:host|server) (?:said|replied|returned)',
+    'delay(?:ed)? (?:mail|message|notice|delivery)',
+    'will (?:keep|continue) (?:to )?try',
+    'unzustellbar',
+    'nicht zugestellt',
+    'non remis',
+    'no se ha podido entregar',
+    '配信できません',
+    '送信できません',
+    'エラー',
+  ].join('|'),
+  'i',
+);
+
+/** Addresses never taken as the failed recipient. */
+const SYSTEM_LOCAL =
+  /^(?:mailer-daemon|postmaster|mail-daemon|mailerdaemon|bounces?|no-?reply|double-bounce|root|abuse)(?:[+-].*)?@/i;
+
+const ADDRESS = /[a-z0-9!#$%&'*+/=?^_`{|}~.-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+/gi;
+
+/** Recipient patterns, each with the address in group 1. */
+const RECIPIENT_LINES: RegExp[] = [
+  // a line that is only an address (qmail `<a@b>:`, Exim, Gmail, Yahoo)
+  /^[ \t]*<?([^\s<>"@]+@[^\s<>"]+?)>?:?[ \t]*$/gm,
+  // sendmail/postfix transcript `<a@b>... User unknown` or `<a@b>: host ... said`
+  /^[ \t]*<([^\s<>"@]+@[^\s<>"]+)>(?:\.\.\.|:|\s+\()/gm,
+  // "delivering your mail to <a@b>", "Your message to <a@b> couldn't", "recipient: a@b"
+  /\b(?:to|for|recipients?|address(?:ee)?|rcpt to):?[ \t]*<([^\s<>"@]+@[^\s<>"]+)>/gi,
+  /^[ \t]*(?:recipient|to|failed recipient|invalid recipient|original recipient|final recipient|address|destinataire|empfänger)(?:\(s\))?(?: address)?[ \t]*:[ \t]*(?:rfc822;)?[ \t]*<?([^\s<>"@]+@[^\s<>"]+?)>?[ \t]*$/gim,
+  // "a@b: 550 ..." / "a@b (reason)" at line start
+  /^[ \t]*([^\s<>"@:]+@[^\s<>":]+?):?[ \t]+(?:\(|[245]\d\d\b|[245]\.\d)/gm,
+];
+
+export interface HeuristicContext {
+  /** Addresses from X-Failed-Recipients (authoritative when present). */
+  failedRecipients: string[];
+  /** Addresses never reported (the bounce's own From/To/Return-Path). */
+  exclude: ReadonlySet<string>;
+  /** To of the embedded original message: a last-resort recipient. */
+  originalTo: string[];
+}
+
+export interface HeuristicResult {
+  recipients: BouncedRecipient[];
+  reasons: string[];
+}
+
+/** The notice part of a text bounce (before the returned original message). */
+export function noticeText(text: string): string {
+  const t = text.length > MAX_TEXT ? text.slice(0, MAX_TEXT) : text;
+  const m = ORIGINAL_MARKER.exec(t);
+  // A marker in the first line is a header soup, not a notice: keep everything then.
+  return m && m.index > 40 ? t.slice(0, m.index) : t;
+}
+
+export function hasBounceWording(text: string): boolean {
+  return BOUNCE_TEXT.test(text);
+}
+
+function valid(addr: string | null, ctx: HeuristicContext): addr is string {
+  return !!addr && !SYSTEM_LOCAL.test(addr) && !ctx.exclude.has(addr) && /@[^@]+\.[a-z0-9-]+$/i.test(addr);
+}
+
+function findRecipients(notice: string, ctx: HeuristicContext): { list: string[]; how: string } {
+  if (ctx.failedRecipients.length > 0) return { list: ctx.failedRecipients, how: 'X-Failed-Recipients' };
+  const hits: { at: number; addr: string }[] = [];
+  for (const re of RECIPIENT_LINES) {
+    re.lastIndex = 0;
+    let m: RegExpExecArray | null;
+    while ((m = re.exec(notice)) !== null && hits.length < MAX_RECIPIENTS * 4) {
+      const addr = cleanAddress(m[1] ?? null);
+      if (valid(addr, ctx)) hits.push({ at: m.index, addr });
+    }
+  }
+  if (hits.length > 0) {
+    hits.sort((a, b) => a.at - b.at);
+    return { list: [...new Set(hits.map((h) => h.addr))], how: 'address line' };
+  }
+  for (const m of notice.matchAll(ADDRESS)) {
+    const addr = cleanAddress(m[0]);
+    if (valid(addr, ctx)) return { list: [addr], how: 'first address in notice' };
+  }
+  const orig = ctx.originalTo.map((a) => cleanAddress(a)).filter((a): a is string => valid(a, ctx));
+  return { list: orig.slice(0, MAX_RECIPIENTS), how: 'original message To' };
+}
+
+function statusOf(
+  segment: string,
+  whole: string,
+): { status: string | null; replyCode: string | null; diagnostic: string | null; inferred: boolean } {
+  for (const text of [segment, whole]) {
+    const enhanced = findEnhanced(text);
+    const replyCode = findReplyCode(text);
+    if (enhanced || replyCode) {
+      const cls = statusClass(enhanced) ?? statusClass(replyCode);
+      const status = enhanced ?? `${cls ?? '5'}.0.0`;
+      return {
+        status,
+        replyCode,
+        diagnostic: segment.trim().replace(/\s+/g, ' ').slice(0, 1000) || null,
+        inferred: !enhanced,
+      };
+    }
+  }
+  const cls = TRANSIENT_TEXT.test(whole) ? '4' : '5';
+  return {
+    status: `${cls}.0.0`,
+    replyCode: null,
+    diagnostic: segment.trim().replace(/\s+/g, ' ').slice(0, 1000) || null,
+    inferred: true,
+  };
+}
+
+/** Text-bounce verdict from decoded notice text; null when nothing bounce-like is found. */
+export function parseTextBounce(text: string, ctx: HeuristicContext): HeuristicResult | null {
+  const notice = noticeText(text);
+  const reasons: string[] = [];
+  // Inline DSN fields (some MTAs put them in text/plain).
+  if (/^(?:final|original)-recipient:/im.test(notice)) {
+    const inline = parseDsnRecipients(notice.replace(/^[ \t]+(?=[\w-]+:)/gm, ''));
+    if (inline.length > 0) return { recipients: inline, reasons: ['inline DSN fields'] };
+  }
+  const worded = hasBounceWording(notice);
+  const { list, how } = findRecipients(notice, ctx);
+  if (list.length === 0) return null;
+  if (!worded && !findEnhanced(notice) && ctx.failedRecipients.length === 0) return null;
+  reasons.push(worded ? 'bounce wording' : 'status code in notice', `recipients: ${how}`);
+  const lower = notice.toLowerCase();
+  const positions = list.map((a) => lower.indexOf(a));
+  const recipients: BouncedRecipient[] = list.slice(0, MAX_RECIPIENTS).map((recipient, i) => {
+    const at = positions[i] ?? -1;
+    let end = notice.length;
+    for (const p of positions) if (p > at && p < end) end = p;
+    const segment = at >= 0 ? notice.slice(at + recipient.length, end) : '';
+    const s = statusOf(segment, notice);
+    if (s.inferred) reasons.push(`status inferred for ${recipient}`);
+    const action = statusClass(s.status) === '4' ? 'delayed' : 'failed';
+    return { recipient, action, status: s.status, replyCode: s.replyCode, diagnostic: s.diagnostic };
+  });
+  return { recipients, reasons };
+}
