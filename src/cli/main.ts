@@ -1,0 +1,139 @@
+#!/usr/bin/env node
+/**
+ * mailintake command line. One file per command's logic; this file parses argv and maps errors
+ * to exit codes.
+ */
+import { parseArgs } from 'node:util';
+import { createApp } from '../app.js';
+import { ConfigError } from '../core/errors.js';
+import { EXIT, UsageError, load, printConfigError, resolveConfigPath } from './common.js';
+import { replay, replayItems } from './replay.js';
+import { printStatus } from './status.js';
+import { checkCommand } from './check.js';
+import { runCommand } from './run.js';
+
+const HELP: Record<string, string> = {
+  '': `Usage: mailintake <command> [options]
+
+Commands:
+  run       start the worker: pull sources, IDLE, retries (--push: SMTP listener, --once: one pass)
+  replay    feed files, directories, Maildirs or mbox files through the pipeline
+  status    counts by status, unsettled messages, recent dead letters with reasons
+  retry     put a dead message (or all with --dead) back into the pipeline
+  check     validate the configuration, log in to each source, list capabilities and folders
+
+Common options:
+  -c, --config FILE   configuration (default: config/mailintake.yaml, else config/example.yaml;
+                      or $MAILINTAKE_CONFIG)
+  -h, --help          help for a command: mailintake <command> --help
+
+Exit codes:
+  0 success; 1 ran but something failed (dead messages, a source error); 2 usage error;
+  3 invalid configuration; 4 a source could not be reached; 70 internal error.
+`,
+  run: `Usage: mailintake run [--push] [--once] [-c FILE]
+  --push   also listen for SMTP (push.listen, default 127.0.0.1:2525)
+  --once   run each pull source once, wait for the outcomes, settle, exit (1 if anything failed)
+Stops gracefully on SIGTERM/SIGINT within shutdownTimeout; a second signal forces exit.`,
+  replay: `Usage: mailintake replay [--again] [-c FILE] <file|dir|maildir|mbox>...
+Each file is one message (Maildir tmp/ is skipped); *.mbox files are split (mboxrd).
+Re-running skips what is already recorded and resumes unfinished work.
+  --again   replay as new deliveries (already delivered content is recorded as a duplicate)
+Exit 1 when a replayed message ended dead.`,
+  status: `Usage: mailintake status [--json] [--dead N] [-c FILE]
+Counts by status, unsettled (pull sources), spool size and the N most recent dead letters (default 10).`,
+  retry: `Usage: mailintake retry <id> | --dead [-c FILE]
+Puts a dead (or failed) message back; handlers that already succeeded are not called again.
+It is processed by the next \`run\` (or immediately when combined with a running worker).`,
+  check: `Usage: mailintake check [--offline] [-c FILE]
+Validates the configuration (errors name the field and the fix). Without --offline also logs in
+to every pull source and lists capabilities (IDLE, MOVE, UIDPLUS, CONDSTORE) and folders.`,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd = '', ...rest] = argv;
+  if (cmd === '-h' || cmd === '--help' || cmd === 'help' || cmd === '') {
+    process.stdout.write(HELP['']!);
+    return cmd === '' ? EXIT.USAGE : EXIT.OK;
+  }
+  if (cmd === '--version' || cmd === '-V') {
+    process.stdout.write('mailintake 0.1.0\n');
+    return EXIT.OK;
+  }
+  if (!(cmd in HELP)) throw new UsageError(`unknown command "${cmd}" (see mailintake --help)`);
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      help: { type: 'boolean', short: 'h' },
+      push: { type: 'boolean' },
+      once: { type: 'boolean' },
+      again: { type: 'boolean' },
+      json: { type: 'boolean' },
+      dead: { type: 'string' },
+      offline: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(`${HELP[cmd]!}\n`);
+    return EXIT.OK;
+  }
+  switch (cmd) {
+    case 'check':
+      return checkCommand(resolveConfigPath(values.config), { offline: values.offline === true });
+    case 'run':
+      return runCommand(values.config, { push: values.push === true, once: values.once === true });
+  }
+  const { loaded, log } = load(values.config);
+  const app = createApp(loaded.config, loaded.baseDir, log);
+  try {
+    switch (cmd) {
+      case 'replay': {
+        if (!positionals.length) throw new UsageError('replay needs at least one path');
+        const items = await replayItems(positionals);
+        app.pipeline.start();
+        const rep = await replay(app, items, { again: values.again === true });
+        await app.pipeline.idle();
+        const counts = app.store.counts().byStatus;
+        process.stdout.write(
+          `${JSON.stringify({ action: 'replay', ...rep, byStatus: counts })}\n`,
+        );
+        return (counts.dead ?? 0) > 0 || (counts.failed ?? 0) > 0 ? EXIT.FAILURES : EXIT.OK;
+      }
+      case 'status':
+        printStatus(app.store, { json: values.json === true, dead: Number(values.dead ?? 10) });
+        return EXIT.OK;
+      case 'retry': {
+        const all = rest.includes('--dead') || values.dead !== undefined;
+        const id = positionals[0] === undefined ? undefined : Number(positionals[0]);
+        if (!all && (id === undefined || !Number.isInteger(id))) throw new UsageError('retry needs a message id or --dead');
+        const n = app.store.retry(all ? undefined : id, Date.now());
+        process.stdout.write(`${JSON.stringify({ action: 'retry', requeued: n })}\n`);
+        return n > 0 ? EXIT.OK : EXIT.FAILURES;
+      }
+    }
+    return EXIT.USAGE;
+  } finally {
+    await app.close();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError) {
+      printConfigError(err);
+      process.exitCode = EXIT.CONFIG;
+    } else if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`mailintake: ${(err as Error).message}\n`);
+      process.exitCode = EXIT.USAGE;
+    } else {
+      process.stderr.write(`mailintake: internal error: ${(err as Error).stack ?? String(err)}\n`);
+      process.exitCode = EXIT.SOFTWARE;
+    }
+  },
+);

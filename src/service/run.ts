@@ -1,0 +1,115 @@
+/**
+ * The worker: pipeline + pull sources on node-cron schedules (never overlapping per source) +
+ * IDLE connections + the push listener. Sources fail alone; a failing source does not stop others.
+ */
+import cron, { type ScheduledTask } from 'node-cron';
+import type { App } from '../app.js';
+import { cronLogger } from '../log.js';
+import { createSource } from '../sources/registry.js';
+import type { Source, SourceHealth } from '../sources/types.js';
+import { outcomeWaiter } from './outcomes.js';
+import type { PushListener, StartPushListener } from './push-contract.js';
+
+export interface RunOptions {
+  push: boolean;
+  once: boolean;
+}
+
+export interface Service {
+  sources: Source[];
+  push: PushListener | null;
+  health(): SourceHealth[];
+  /** Graceful stop within the deadline. */
+  stop(deadlineMs: number): Promise<void>;
+  /** Resolves with the exit code for --once. */
+  done: Promise<number>;
+}
+
+export async function startService(app: App, opts: RunOptions): Promise<Service> {
+  const { config, log } = app;
+  cron.setLogger?.(cronLogger(log));
+  app.pipeline.start();
+  const awaitOutcomes = outcomeWaiter(app.store, app.pipeline);
+  const sources: Source[] = [];
+  for (const [name, sc] of Object.entries(config.sources)) {
+    sources.push(
+      await createSource({
+        name,
+        config: sc,
+        intake: app.intake,
+        store: app.store,
+        log: log.child({ source: name }),
+        onOutcome: (fn) => app.pipeline.onOutcome(fn),
+        awaitOutcomes,
+        baseDir: app.baseDir,
+      }),
+    );
+  }
+  let push: PushListener | null = null;
+  if (opts.push) {
+    const spec = '../sources/smtp/index.js';
+    const mod = (await import(spec)) as { startPushListener: StartPushListener };
+    const pushCfg = config.push ?? (await import('../config/schema.js')).configSchema.shape.push.unwrap().parse({});
+    push = await mod.startPushListener({
+      config: pushCfg,
+      intake: app.intake,
+      log: log.child({ source: 'push' }),
+      routeRecipients: config.routes.flatMap((r) => (r.to === undefined ? [] : Array.isArray(r.to) ? r.to : [r.to])),
+      baseDir: app.baseDir,
+    });
+    const a = push.address();
+    log.info({ action: 'listening', host: a.host, port: a.port }, 'push listener ready');
+  }
+
+  const tasks: ScheduledTask[] = [];
+  let done: Promise<number>;
+  if (opts.once) {
+    done = (async () => {
+      let failed = false;
+      for (const s of sources) {
+        try {
+          const r = await s.runOnce();
+          if (r.errors) failed = true;
+        } catch (err) {
+          failed = true;
+          log.error({ err, source: s.name }, 'source run failed');
+        }
+      }
+      await app.pipeline.idle();
+      return failed ? 1 : 0;
+    })();
+  } else {
+    for (const s of sources) {
+      s.start().catch((err: unknown) => log.error({ err, source: s.name }, 'source start failed'));
+      const sc = config.sources[s.name]!;
+      const run = async () => {
+        try {
+          await s.runOnce();
+        } catch (err) {
+          log.error({ err, source: s.name }, 'scheduled run failed');
+        }
+      };
+      tasks.push(cron.schedule(sc.schedule, run, { name: `poll-${s.name}`, noOverlap: true, timezone: 'UTC' }));
+      void run();
+    }
+    done = new Promise<number>(() => undefined);
+  }
+
+  return {
+    sources,
+    push,
+    health: () => [...sources.map((s) => s.health()), ...(push ? [push.health()] : [])],
+    done,
+    async stop(deadlineMs: number) {
+      const deadline = Date.now() + deadlineMs;
+      for (const t of tasks) await t.destroy();
+      const left = () => Math.max(0, deadline - Date.now());
+      await Promise.allSettled([
+        push?.close(Math.min(config.push?.shutdownGrace ?? 30_000, left())),
+        ...sources.map((s) => s.stop(left())),
+      ]);
+      await Promise.race([app.pipeline.stop(), new Promise((r) => setTimeout(r, left()).unref())]);
+      await app.pipeline.abortInFlight();
+    },
+  };
+}
