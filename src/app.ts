@@ -1,0 +1,73 @@
+/**
+ * Wires the core from a config: store, spool, intake, pipeline, handlers. Sources and the push
+ * listener plug into `intake` and `pipeline.onOutcome`.
+ */
+import type { Logger } from 'pino';
+import type { Config } from './config/schema.js';
+import { classify } from './core/classify/index.js';
+import { Intake } from './core/intake.js';
+import { parseMessage } from './core/parse.js';
+import { Pipeline } from './core/pipeline.js';
+import { stripReplyOf } from './core/reply-adapter.js';
+import { createHandlers } from './handlers/registry.js';
+import type { Handler } from './handlers/types.js';
+import { openSqliteStore } from './store/sqlite/store.js';
+import { Spool } from './store/spool.js';
+import type { Store } from './store/types.js';
+
+export interface App {
+  config: Config;
+  baseDir: string;
+  store: Store;
+  spool: Spool;
+  intake: Intake;
+  pipeline: Pipeline;
+  handlers: Map<string, Handler>;
+  log: Logger;
+  close(): Promise<void>;
+}
+
+export function createApp(config: Config, baseDir: string, log: Logger, overrides: { handlers?: Map<string, Handler> } = {}): App {
+  const store = openSqliteStore(config.store.sqlite);
+  const spool = new Spool(config.store.spool);
+  const intake = new Intake(store, spool);
+  const handlers = overrides.handlers ?? createHandlers(config.handlers, baseDir);
+  const p = config.pipeline;
+  const pipeline = new Pipeline({
+    store,
+    readRaw: (row) => spool.read(row.spoolPath),
+    parse: parseMessage,
+    classify: (raw) => classify(raw),
+    stripReply: p.stripReplies ? stripReplyOf : undefined,
+    routes: config.routes,
+    handlers,
+    log: log.child({ mod: 'pipeline' }),
+    limits: {
+      inlineAttachmentMax: p.inlineAttachmentMax,
+      attachmentDir: config.store.attachments,
+      maxHeadSize: p.maxHeadSize,
+      maxParts: p.maxParts,
+      maxHtmlLength: p.maxHtmlLength,
+    },
+    concurrency: p.concurrency,
+    maxAttempts: p.maxAttempts,
+    backoff: { baseMs: p.backoffBase, maxMs: p.backoffMax },
+    handlerTimeoutMs: p.handlerTimeout,
+  });
+  intake.onReceived(() => pipeline.wake());
+  return {
+    config,
+    baseDir,
+    store,
+    spool,
+    intake,
+    pipeline,
+    handlers,
+    log,
+    async close() {
+      await pipeline.stop();
+      for (const h of handlers.values()) await h.close?.();
+      store.close();
+    },
+  };
+}
