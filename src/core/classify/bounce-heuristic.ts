@@ -19,6 +19,10 @@ const ORIGINAL_MARKER = new RegExp(
   [
     '^[ \\t]*-{2,}[^\\n]*(?:copy of (?:the |your )?message|original message|below this line|returned message|message headers|header of (?:the )?original|headers of (?:the |your )?(?:original|returned)|original mail|undelivered message|unsent message|returned mail follows|message text follows|rfc822)',
     '^[ \\t]*message headers follow',
+    '^[ \\t]*original message follows',
+    '^[ \\t]*bounced e-?mail:',
+    '^From \\S+@\\S+ ',
+    '^Message-ID:',
     '^[ \\t]*original message headers',
     '^[ \\t]*-{3,}\\s*(?:original|forwarded) message\\s*-{3,}',
     '^(?:Return-Path|Received|X-Received|DKIM-Signature|Delivered-To|ARC-Seal):',
@@ -44,7 +48,17 @@ const BOUNCE_TEXT = new RegExp(
     'mail delivery (?:failed|system|subsystem)',
     'returned (?:to sender|mail)',
     'unable to deliver',
-    'error (?:delivering|occurred while)',
+    'error (?:delivering|(?:has )?occurred)',
+    'rejected by',
+    '(?:was|were) rejected',
+    'failure reasons?',
+    'exceeds? (?:allowed|the|quota|size)',
+    'quota exceeded',
+    'does not exist',
+    'invalid (?:user|recipient|address|mailbox)',
+    'delivery errors?',
+    'had (?:delivery )?(?:problems|errors)',
+    'not a (?:valid|known)',
     'original message was received',
     'transcript of (?:the )?session',
     'user unknown',
@@ -87,18 +101,28 @@ const ADDRESS = /[a-z0-9!#$%&'*+/=?^_`{|}~.-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+/gi;
 
 /** Recipient patterns, each with the address in group 1. */
 const RECIPIENT_LINES: RegExp[] = [
-  // a line that is only an address (qmail `<a@b>:`, Exim, Gmail, Yahoo)
-  /^[ \t]*<?([^\s<>"@]+@[^\s<>"]+?)>?:?[ \t]*$/gm,
-  // sendmail/postfix transcript `<a@b>... User unknown` or `<a@b>: host ... said`
-  /^[ \t]*<([^\s<>"@]+@[^\s<>"]+)>(?:\.\.\.|:|\s+\()/gm,
-  // "delivering your mail to <a@b>", "Your message to <a@b> couldn't", "recipient: a@b"
-  /\b(?:to|for|recipients?|address(?:ee)?|rcpt to):?[ \t]*<([^\s<>"@]+@[^\s<>"]+)>/gi,
-  /^[ \t]*(?:recipient|to|failed recipient|invalid recipient|original recipient|final recipient|address|destinataire|empfänger)(?:\(s\))?(?: address)?[ \t]*:[ \t]*(?:rfc822;)?[ \t]*<?([^\s<>"@]+@[^\s<>"]+?)>?[ \t]*$/gim,
-  // "a@b: 550 ..." / "a@b (reason)" at line start
-  /^[ \t]*([^\s<>"@:]+@[^\s<>":]+?):?[ \t]+(?:\(|[245]\d\d\b|[245]\.\d)/gm,
+  // a line that starts with an address (qmail `<a@b>:`, Exim, Gmail, Yahoo, Exchange `a@b on <date>`)
+  /^[ \t]*<?([^\s<>"@:;,]+@[^\s<>":;,]+?)>?(?:[ \t]*$|:|[ \t]*[[(]|[ \t]+\S|\.\.\.)/gm,
+  // sendmail transcript `554 <a@b>... Host unknown`
+  /^[245]\d\d[ -]<([^\s<>"@]+@[^\s<>"]+)>\.\.\./gm,
+  // "delivering your mail to <a@b>", "Your message to <a@b> couldn't", "RCPT TO:<a@b>"
+  /\b(?:to|for|recipients?|address(?:ee)?):?[ \t]*<([^\s<>"@]+@[^\s<>"]+)>/gi,
+  /^[ \t]*(?:rcpt to|recipient|failed recipient|invalid recipient|original recipient|final recipient|recipient address|address|destinataire|empfänger)(?:\(s\))?[ \t]*:[ \t]*(?:rfc822;)?[ \t]*<?([^\s<>"@]+@[^\s<>"]+?)>?[ \t]*$/gim,
+  // "... mailbox exceeds allowed size: a@b" (address ends the line after a colon; not a Message-ID)
+  /^(?!message-id|in-reply-to|references|resent-message-id)[^\n]*?:[ \t]+<?([^\s<>"@]+@[^\s<>"]+?)>?[ \t]*$/gim,
 ];
 
+/** Fingerprints of real MTA bounce generators (strong evidence on their own). */
+const MTA_FINGERPRINT =
+  /qmail-send program|created automatically by mail delivery software|this is the mail system at host|mail delivery subsystem|transcript of session follows|original message was received at|delivery to the following recipients? failed|google tried to deliver|this is the (?:dragonfly mail agent|mailer-daemon)|delivery has failed to these recipients|your message (?:to|wasn't delivered|couldn't be delivered)|did not reach the following recipient|mail delivery failed|following address(?:\(es\)|es)? failed/i;
+
 export interface HeuristicContext {
+  /**
+   * The message declares itself an RFC 3834 auto-reply (`Auto-Submitted: auto-replied`): then the
+   * text must carry machine evidence (status code, X-Failed-Recipients, an MTA fingerprint), else
+   * it is a hand-made notification that we leave to the auto-reply verdict.
+   */
+  autoReplied: boolean;
   /** Addresses from X-Failed-Recipients (authoritative when present). */
   failedRecipients: string[];
   /** Addresses never reported (the bounce's own From/To/Return-Path). */
@@ -124,8 +148,13 @@ export function hasBounceWording(text: string): boolean {
   return BOUNCE_TEXT.test(text);
 }
 
+function wellFormed(addr: string | null): addr is string {
+  return !!addr && /^[^@]+@[^@]+\.[a-z0-9-]+$/i.test(addr);
+}
+
+/** Fallback picks skip system mailboxes and the bounce's own From/To. */
 function valid(addr: string | null, ctx: HeuristicContext): addr is string {
-  return !!addr && !SYSTEM_LOCAL.test(addr) && !ctx.exclude.has(addr) && /@[^@]+\.[a-z0-9-]+$/i.test(addr);
+  return wellFormed(addr) && !SYSTEM_LOCAL.test(addr) && !ctx.exclude.has(addr);
 }
 
 function findRecipients(notice: string, ctx: HeuristicContext): { list: string[]; how: string } {
@@ -136,7 +165,7 @@ function findRecipients(notice: string, ctx: HeuristicContext): { list: string[]
     let m: RegExpExecArray | null;
     while ((m = re.exec(notice)) !== null && hits.length < MAX_RECIPIENTS * 4) {
       const addr = cleanAddress(m[1] ?? null);
-      if (valid(addr, ctx)) hits.push({ at: m.index, addr });
+      if (wellFormed(addr)) hits.push({ at: m.index, addr });
     }
   }
   if (hits.length > 0) {
@@ -190,7 +219,10 @@ export function parseTextBounce(text: string, ctx: HeuristicContext): HeuristicR
   const worded = hasBounceWording(notice);
   const { list, how } = findRecipients(notice, ctx);
   if (list.length === 0) return null;
+  const coded = findEnhanced(notice) !== null || findReplyCode(notice) !== null;
   if (!worded && !findEnhanced(notice) && ctx.failedRecipients.length === 0) return null;
+  if (ctx.autoReplied && !coded && ctx.failedRecipients.length === 0 && !MTA_FINGERPRINT.test(notice))
+    return null;
   reasons.push(worded ? 'bounce wording' : 'status code in notice', `recipients: ${how}`);
   const lower = notice.toLowerCase();
   const positions = list.map((a) => lower.indexOf(a));

@@ -22,7 +22,9 @@ const obj = (v: unknown): Json | null =>
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
-function parseJson(text: string): Json | null {
+function parseJson(raw: string): Json | null {
+  // Long JSON lines arrive folded as `!` + newline + space by the relaying MTA.
+  const text = raw.replace(/!\n /g, '');
   const start = text.indexOf('{');
   if (start < 0 || start > 200 || !text.includes('notificationType')) return null;
   const end = text.lastIndexOf('}');

@@ -157,6 +157,7 @@ export function detectBounce(
   }
 
   const result = parseTextBounce(source, {
+    autoReplied: /^\s*auto-replied/i.test(header(fields, 'auto-submitted') ?? ''),
     failedRecipients: headers(fields, 'x-failed-recipients').flatMap((v) =>
       addressesOf(v).map((a) => a.toLowerCase()),
     ),

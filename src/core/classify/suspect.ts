@@ -5,7 +5,7 @@
 import { decodeWords, header, parseContentType, type HeaderField } from './headers.js';
 
 const DAEMON_FROM =
-  /(?:^|[<\s"])(?:mailer[-_]?daemon|postmaster|mail[-_ ]?delivery[-_ ]?(?:system|subsystem)?|mail[-_]?daemon|mdaemon|mailer[-_]?robot|bounce[sd]?|nobody|microsoftexchange[0-9a-f]*|no-?reply@sns\.amazonaws)\b/i;
+  /(?:^|[<\s"])(?:mailer[-_]?daemon|post_?master|mail[-_ ]?delivery[-_ ]?(?:system|subsystem)?|mail[-_]?daemon|mdaemon|mailer[-_]?robot|bounce[sd]?|nobody|microsoftexchange[0-9a-f]*|no-?reply@sns\.amazonaws)\b/i;
 
 const BOUNCE_SUBJECT = new RegExp(
   [
