@@ -12,6 +12,7 @@ import {
   HEADER_FROM_RE,
   QUOTE_RE,
   isMobileSignature,
+  isStrongMobileSignature,
   matchAttribution,
 } from './patterns.js';
 
@@ -34,7 +35,9 @@ const JOIN_WINDOW = 4;
 const MAX_JOIN = 500;
 const SENTENCE_END_RE = /[^\d\s][.!?]\s*$/;
 const OPENER_WORD_RE = /^[\s>*-]*(?:On|At|Le|Am|El|Il|In data|Op|Em|Den|Dnia|Dňa|在|於)\s/i;
-const OPENER_RE = /^[\s>*-]*(?:On|At|Le|Am|El|Il|In data|Op|Em|Den|Dnia|Dňa|在|於)\s|\d/i;
+// Lines that may start a wrapped attribution: an opener word, a leading date, an address, a year.
+const OPENER_RE =
+  /^[\s>*-]*(?:On|At|Le|Am|El|Il|In data|Op|Em|Den|Dnia|Dňa|在|於)\s|^\W{0,3}\d|@|\b(?:19|20)\d\d\b/i;
 
 function cap(line: string): string {
   return line.length > MAX_LINE ? line.slice(0, MAX_LINE) : line;
@@ -57,7 +60,8 @@ function attributionSpan(lines: readonly string[], i: number): { end: number; ru
       if (++blanks > 1) return null;
       continue;
     }
-    if (next.length > 160 || (OPENER_WORD_RE.test(raw) && matchAttribution(raw) !== null)) return null;
+    // A line that opens an attribution itself ("On Tue, …") starts its own span, not this one.
+    if (next.length > 160 || OPENER_WORD_RE.test(raw)) return null;
     joined = `${joined} ${next}`;
     if (joined.length > MAX_JOIN) return null;
     const rule = matchAttribution(joined);
@@ -132,7 +136,11 @@ export function classifyLines(lines: readonly string[]): ClassifiedLine[] {
       }
     }
     if (isMobileSignature(line)) {
-      out.push({ kind: 'mobile-signature' });
+      out.push(
+        isStrongMobileSignature(line)
+          ? { kind: 'mobile-signature', rule: 'strong' }
+          : { kind: 'mobile-signature' },
+      );
       continue;
     }
     out.push({ kind: 'text' });

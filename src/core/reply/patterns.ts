@@ -140,7 +140,7 @@ export const MOBILE_SIGNATURE_RE = new RegExp(
  * Separator lines: "-- " (RFC 3676 signature), Outlook's "_____", dashes, stars, equals, tildes, and
  * the lone "ᐧ" that Gmail tracking extensions append after the reply.
  */
-export const DELIMITER_RE = /^\s*(?:--|ᐧ|[-_=~*#+—]{3,})\s*$/;
+export const DELIMITER_RE = /^\s*(?:--|__|ᐧ|[-_=~*#+—]{3,})\s*$/;
 
 /** A `>` quoted line, or a supercite-style "Name>" quote prefix (Gnus, trn). */
 export const QUOTE_RE = /^\s*(?:>|[A-Za-z]{1,12}>(?:\s|$))/;
@@ -171,4 +171,16 @@ export function isMobileSignature(line: string): boolean {
   const comma = /^[\s(<]*Sent from my [^,]{1,40},\s*(.*)$/i.exec(s);
   if (comma?.[1] && !/excuse|typo|brevity|pardon|sorry/i.test(comma[1])) return false;
   return true;
+}
+
+const STRONG_MOBILE_RE =
+  /^[\s(<*_]*(?:Sent from my|Sent from (?:Mail|Outlook|Yahoo Mail|Mailbox|Windows Mail|AOL Mobile Mail)\b|Get Outlook for|Envoyé de(?:puis)? mon|Von meinem|Enviado (?:do|desde) (?:meu|mi)|Inviato da(?:l mio)?|Sendt fra min|Skickat från min|Verzonden (?:met|vanaf)|Verstuurd vanaf mijn|Отправлено с|Wysłane z|從我的|发自我的|iPhoneから)/i;
+
+/**
+ * A device sign-off that ends the reply even when text follows it: mobile clients that omit the
+ * attribution paste the original message right below "Sent from my …". Short, comma-free lines only.
+ */
+export function isStrongMobileSignature(line: string): boolean {
+  const s = line.trim();
+  return s.length <= 60 && !s.includes(',') && STRONG_MOBILE_RE.test(s) && isMobileSignature(s);
 }

@@ -137,7 +137,7 @@ export function stripText(body: string): TextStrip {
       }
       break;
     }
-    if (c.kind === 'mobile-signature' && !hasTextAfter(k, i + 1)) {
+    if (c.kind === 'mobile-signature' && seenText && (c.rule === 'strong' || !hasTextAfter(k, i + 1))) {
       const end = signatureEnd(k, i + 1);
       mark(i, end, 'signature');
       mark(end, k.length, 'quoted');
