@@ -11,7 +11,7 @@
  * MTA sets them on DSNs and a route on `autoReply` should not silently swallow bounces.
  */
 import type { AutoReplyVerdict } from './types.js';
-import { decodeWords, header, type HeaderField } from './headers.js';
+import { subjectOf, type HeaderField } from './headers.js';
 
 type Kind = AutoReplyVerdict['kind'];
 
@@ -67,12 +67,29 @@ const AUTO_SUBJECT = new RegExp(
   'iu',
 );
 
+const CANDIDATES = new Set([
+  'auto-submitted',
+  'x-autoreply',
+  'x-autorespond',
+  'x-autoresponder',
+  'x-autoreply-from',
+  'x-mail-autoreply',
+  'x-ms-exchange-inbox-rules-loop',
+  'x-ms-exchange-generated-message-source',
+  'x-auto-response-suppress',
+  'precedence',
+  'x-precedence',
+  'list-id',
+  'list-unsubscribe',
+]);
+
 const SUPPRESS_VALUES = /\b(?:all|oof|autoreply)\b/i;
 
 function collect(fields: readonly HeaderField[]): Marker[] {
   const out: Marker[] = [];
   for (const f of fields) {
-    const v = f.value.toLowerCase();
+    if (!CANDIDATES.has(f.name)) continue;
+    const v = f.value.slice(0, 200).toLowerCase();
     switch (f.name) {
       case 'auto-submitted': {
         const token = v.split(/[;\s(]/)[0] ?? '';
@@ -130,9 +147,8 @@ function collect(fields: readonly HeaderField[]): Marker[] {
         break;
     }
   }
-  const subject = header(fields, 'subject');
-  if (subject) {
-    const decoded = decodeWords(subject);
+  const decoded = subjectOf(fields);
+  if (decoded) {
     if (AUTO_SUBJECT.test(decoded))
       out.push({ reason: `subject: ${decoded.slice(0, 60)}`, kind: 'vacation', explicit: false });
   }

@@ -97,7 +97,9 @@ const BOUNCE_TEXT = new RegExp(
 const SYSTEM_LOCAL =
   /^(?:mailer-daemon|postmaster|mail-daemon|mailerdaemon|bounces?|no-?reply|double-bounce|root|abuse)(?:[+-].*)?@/i;
 
-const ADDRESS = /[a-z0-9!#$%&'*+/=?^_`{|}~.-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+/gi;
+/** Starts only at a token start, so a long token without `@` is scanned once (linear). */
+const ADDRESS =
+  /(?<![a-z0-9!#$%&'*+/=?^_`{|}~.-])[a-z0-9!#$%&'*+/=?^_`{|}~.-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+/gi;
 
 /** Recipient patterns, each with the address in group 1. */
 const RECIPIENT_LINES: RegExp[] = [
@@ -136,9 +138,29 @@ export interface HeuristicResult {
   reasons: string[];
 }
 
+const MAX_LINE = 1000;
+
+/** Bounce notices have short lines; cutting long ones keeps every line regex cheap (linear). */
+function cutLongLines(text: string): string {
+  let out = '';
+  let from = 0;
+  let changed = false;
+  while (from < text.length) {
+    let eol = text.indexOf('\n', from);
+    if (eol < 0) eol = text.length;
+    if (eol - from > MAX_LINE) {
+      out += text.slice(from, from + MAX_LINE);
+      changed = true;
+    } else out += text.slice(from, eol);
+    if (eol < text.length) out += '\n';
+    from = eol + 1;
+  }
+  return changed ? out : text;
+}
+
 /** The notice part of a text bounce (before the returned original message). */
 export function noticeText(text: string): string {
-  const t = text.length > MAX_TEXT ? text.slice(0, MAX_TEXT) : text;
+  const t = cutLongLines(text.length > MAX_TEXT ? text.slice(0, MAX_TEXT) : text);
   const m = ORIGINAL_MARKER.exec(t);
   // A marker in the first line is a header soup, not a notice: keep everything then.
   return m && m.index > 40 ? t.slice(0, m.index) : t;

@@ -13,6 +13,9 @@ export interface HeaderField {
 /** Hard cap on the header bytes we look at (a 200 KB header exists in the wild). */
 export const MAX_HEADER_BYTES = 512 * 1024;
 
+/** Folded values are cut after this many characters (enough for any header we classify on). */
+export const MAX_VALUE_CHARS = 16 * 1024;
+
 /** Splits a header text (already a string) into unfolded fields. Lines without a colon are skipped. */
 export function parseHeaderText(text: string): HeaderField[] {
   const lines = text.split(/\r\n|\n|\r/);
@@ -23,7 +26,7 @@ export function parseHeaderText(text: string): HeaderField[] {
     if (line === '') break;
     const c = line.charCodeAt(0);
     if (c === 0x20 || c === 0x09) {
-      if (current) current.value += ' ' + line.trim();
+      if (current && current.value.length < MAX_VALUE_CHARS) current.value += ' ' + line.trim();
       continue;
     }
     const colon = line.indexOf(':');
@@ -32,7 +35,10 @@ export function parseHeaderText(text: string): HeaderField[] {
       current = null;
       continue;
     }
-    current = { name: line.slice(0, colon).trim().toLowerCase(), value: line.slice(colon + 1).trim() };
+    current = {
+      name: line.slice(0, colon).trim().toLowerCase(),
+      value: line.slice(colon + 1, colon + 1 + MAX_VALUE_CHARS).trim(),
+    };
     out.push(current);
   }
   return out;
@@ -93,6 +99,15 @@ export function parseContentType(value: string | null): ContentType {
     if (!(key in params)) params[key] = m[2] ?? m[3] ?? '';
   }
   return { type, params };
+}
+
+/** Subject prefix length we classify on: a 200 KB folded subject must not cost 40 ms. */
+export const MAX_SUBJECT_CHARS = 1000;
+
+/** The decoded subject (first MAX_SUBJECT_CHARS of the raw value), or null. */
+export function subjectOf(fields: readonly HeaderField[]): string | null {
+  const v = header(fields, 'subject');
+  return v === null ? null : decodeWords(v.slice(0, MAX_SUBJECT_CHARS));
 }
 
 /** Decodes text bytes with a declared charset; unknown charsets fall back to UTF-8. */

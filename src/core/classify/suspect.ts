@@ -2,7 +2,7 @@
  * Cheap header-only test: does this message look like a delivery or feedback report? Only then
  * does classify() pay for a body walk. Returns the reasons (empty = not suspected).
  */
-import { decodeWords, header, parseContentType, type HeaderField } from './headers.js';
+import { header, parseContentType, subjectOf, type HeaderField } from './headers.js';
 
 const DAEMON_FROM =
   /(?:^|[<\s"])(?:mailer[-_]?daemon|post_?master|mail[-_ ]?delivery[-_ ]?(?:system|subsystem)?|mail[-_]?daemon|mdaemon|mailer[-_]?robot|bounce[sd]?|nobody|microsoftexchange[0-9a-f]*|no-?reply@sns\.amazonaws)\b/i;
@@ -53,8 +53,8 @@ export function bounceSuspicion(fields: readonly HeaderField[]): string[] {
   if (rp !== null && /^<\s*>$|^$/.test(rp.trim())) reasons.push('Return-Path: <>');
   const from = header(fields, 'from');
   if (from && DAEMON_FROM.test(from)) reasons.push(`From: ${from.slice(0, 60)}`);
-  const subject = header(fields, 'subject');
-  if (subject && BOUNCE_SUBJECT.test(decodeWords(subject))) reasons.push(`subject: ${subject.slice(0, 60)}`);
+  const subject = subjectOf(fields);
+  if (subject && BOUNCE_SUBJECT.test(subject)) reasons.push(`subject: ${subject.slice(0, 60)}`);
   for (const name of [
     'x-failed-recipients',
     'x-amz-sns-message-id',
