@@ -98,7 +98,7 @@ export function validateConfig(input: unknown): Config {
     throw new ConfigError(
       `routes[${cfg.routes.length - 1}]`,
       'the last route must be a catch-all (no to/from/subject/headers/when)',
-      'add a final route such as { name: everything-else, handlers: [archive] } so no message is unrouted',
+      'add a catch-all route last, e.g. { name: everything-else, handlers: [archive] }, so no message is unrouted',
     );
   }
   for (const [name, s] of Object.entries(cfg.sources)) {

@@ -81,13 +81,17 @@ export class Pipeline {
     return this.inFlight.size;
   }
 
-  /** Resolves when nothing is due now and nothing is in flight (failed rows wait for their time). */
-  async idle(): Promise<void> {
+  /** Resolves when nothing is due now and nothing is in flight. With `retries`, also waits for
+   * failed rows to reach a final status (sleeping until their retry time). */
+  async idle(opts: { retries?: boolean } = {}): Promise<void> {
     for (;;) {
       this.wake();
       await Promise.allSettled([...this.inFlight.values()]);
       await new Promise<void>((r) => setImmediate(r));
-      if (this.inFlight.size === 0 && !this.pumping && !this.hasDueNow()) return;
+      if (this.inFlight.size || this.pumping || this.hasDueNow()) continue;
+      const next = opts.retries ? this.d.store.nextDueAt() : null;
+      if (next === null) return;
+      await new Promise<void>((r) => setTimeout(r, Math.max(1, next - this.now())));
     }
   }
 

@@ -1,0 +1,115 @@
+/** Pipeline behaviour with in-process fake handlers (pure logic around a real SQLite store). */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { App } from '../../../src/app.js';
+import { PermanentError, TemporaryError } from '../../../src/core/errors.js';
+import type { Handler } from '../../../src/handlers/types.js';
+import { tempDir, testApp } from '../../helpers/app.js';
+
+const MSG = (n: number) => Buffer.from(`Message-ID: <m${n}@test>\r\nFrom: a@b.example\r\nTo: c@d.example\r\nSubject: n${n}\r\n\r\nbody ${n}\r\n`);
+
+let app: App | null = null;
+afterEach(async () => {
+  await app?.close();
+  app = null;
+});
+
+function handler(name: string, fn: (attempt: number) => Promise<void>): Handler & { calls: number } {
+  const h = {
+    name,
+    calls: 0,
+    async handle(_m: unknown, call: { attempt: number }) {
+      h.calls++;
+      await fn(call.attempt);
+    },
+  };
+  return h as Handler & { calls: number };
+}
+
+async function feed(a: App, n: number) {
+  const r = await a.intake.receive(MSG(n), { envelope: { mailFrom: null, rcptTo: [] }, source: { kind: 'replay', source: 'replay', positionKey: `t:${n}` } });
+  return r.row.id;
+}
+
+const fast = { pipeline: { backoffBase: 1, backoffMax: 5, maxAttempts: 4, handlerTimeout: 300 } };
+
+describe('pipeline', () => {
+  it('retries temporary failures with backoff, then delivers; a later success does not re-run handlers that succeeded', async () => {
+    const ok = handler('ok', async () => undefined);
+    const flaky = handler('flaky', async (attempt) => {
+      if (attempt < 3) throw new TemporaryError('HTTP 500');
+    });
+    app = testApp(tempDir(), { ...fast, routes: [{ name: 'all', handlers: ['ok', 'flaky'] }], handlers: { ok: { maildir: { path: '/nonexistent' } }, flaky: { maildir: { path: '/nonexistent' } } } }, new Map([['ok', ok], ['flaky', flaky]]));
+    app.pipeline.start();
+    const id = await feed(app, 1);
+    await app.pipeline.idle({ retries: true });
+    const row = app.store.get(id)!;
+    expect(row.status).toBe('delivered');
+    expect(row.attempts).toBe(3);
+    expect(flaky.calls).toBe(3);
+    expect(ok.calls).toBe(1);
+  });
+
+  it('sends a permanent failure to dead with the reason, and gives up after maxAttempts', async () => {
+    const perm = handler('perm', async () => {
+      throw new PermanentError('HTTP 422 invalid');
+    });
+    const temp = handler('temp', async () => {
+      throw new Error('socket hang up');
+    });
+    app = testApp(
+      tempDir(),
+      { ...fast, routes: [{ name: 'p', subject: 'n1', handlers: ['perm'] }, { name: 'all', handlers: ['temp'] }], handlers: { perm: { file: { path: '/x' } }, temp: { file: { path: '/x' } } } },
+      new Map([['perm', perm], ['temp', temp]]),
+    );
+    app.pipeline.start();
+    const a = await feed(app, 1);
+    const b = await feed(app, 2);
+    await app.pipeline.idle({ retries: true });
+    expect(app.store.get(a)).toMatchObject({ status: 'dead', reason: 'HTTP 422 invalid', attempts: 1 });
+    expect(app.store.get(b)).toMatchObject({ status: 'dead', attempts: 4 });
+    expect(app.store.get(b)?.reason).toMatch(/gave up after 4 attempts: socket hang up/);
+    expect(perm.calls).toBe(1);
+    expect(temp.calls).toBe(4);
+    // retry brings dead mail back; only failed handlers run again
+    expect(app.store.retry(b, Date.now())).toBe(1);
+    await app.pipeline.idle({ retries: true });
+    expect(temp.calls).toBe(8);
+  });
+
+  it('treats a hanging handler as a temporary failure (timeout), never as success', async () => {
+    const hang = handler('hang', () => new Promise(() => undefined));
+    app = testApp(tempDir(), { ...fast, pipeline: { ...fast.pipeline, maxAttempts: 2 }, routes: [{ name: 'all', handlers: ['hang'] }], handlers: { hang: { file: { path: '/x' } } } }, new Map([['hang', hang]]));
+    app.pipeline.start();
+    const id = await feed(app, 1);
+    await app.pipeline.idle({ retries: true });
+    expect(app.store.get(id)?.status).toBe('dead');
+    expect(app.store.get(id)?.reason).toMatch(/did not finish within 300 ms/);
+    expect(hang.calls).toBe(2);
+  });
+
+  it('records content duplicates as skipped and drops by route', async () => {
+    const h = handler('h', async () => undefined);
+    app = testApp(tempDir(), { routes: [{ name: 'noise', subject: 'n2', action: 'drop' }, { name: 'all', handlers: ['h'] }], handlers: { h: { file: { path: '/x' } } } }, new Map([['h', h]]));
+    app.pipeline.start();
+    const a = await feed(app, 1);
+    const dup = await app.intake.receive(MSG(1), { envelope: { mailFrom: null, rcptTo: [] }, source: { kind: 'smtp', source: 'push', positionKey: 'smtp:push:x' } });
+    const c = await feed(app, 2);
+    await app.pipeline.idle({ retries: true });
+    expect(app.store.get(a)?.status).toBe('delivered');
+    expect(app.store.get(dup.row.id)).toMatchObject({ status: 'skipped', duplicateOf: a });
+    expect(app.store.get(c)).toMatchObject({ status: 'skipped', reason: 'dropped by route noise' });
+    expect(h.calls).toBe(1);
+  });
+
+  it('dead-letters unparseable input past the limits with a reason', async () => {
+    const h = handler('h', async () => undefined);
+    app = testApp(tempDir(), { pipeline: { maxHeadSize: 100 }, routes: [{ name: 'all', handlers: ['h'] }], handlers: { h: { file: { path: '/x' } } } }, new Map([['h', h]]));
+    app.pipeline.start();
+    const big = Buffer.from(`Subject: ${'x'.repeat(500)}\r\n\r\nbody\r\n`);
+    const r = await app.intake.receive(big, { envelope: { mailFrom: null, rcptTo: [] }, source: { kind: 'replay', source: 'replay', positionKey: 't:big' } });
+    await app.pipeline.idle({ retries: true });
+    expect(app.store.get(r.row.id)?.status).toBe('dead');
+    expect(app.store.get(r.row.id)?.reason).toMatch(/parse failed/);
+    expect(h.calls).toBe(0);
+  });
+});
