@@ -27,7 +27,12 @@ export interface App {
   close(): Promise<void>;
 }
 
-export function createApp(config: Config, baseDir: string, log: Logger, overrides: { handlers?: Map<string, Handler> } = {}): App {
+export function createApp(
+  config: Config,
+  baseDir: string,
+  log: Logger,
+  overrides: { handlers?: Map<string, Handler> } = {},
+): App {
   const store = openSqliteStore(config.store.sqlite);
   const spool = new Spool(config.store.spool);
   const intake = new Intake(store, spool);

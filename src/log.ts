@@ -47,7 +47,10 @@ export function createLogger(opts: LogOptions = {}): Logger {
   const pretty = opts.pretty ?? (process.stdout.isTTY === true && process.env.LOG_FORMAT !== 'json');
   if (opts.destination) return pino(base, opts.destination as pino.DestinationStream);
   if (pretty) {
-    return pino({ ...base, transport: { target: 'pino-pretty', options: { colorize: true, destination: 2 } } });
+    return pino({
+      ...base,
+      transport: { target: 'pino-pretty', options: { colorize: true, destination: 2 } },
+    });
   }
   return pino(base, pino.destination({ dest: 2, sync: false }));
 }
@@ -57,7 +60,9 @@ export function cronLogger(log: Logger) {
   return {
     info: (msg: string) => log.info({ mod: 'cron' }, msg),
     warn: (msg: string) => log.warn({ mod: 'cron' }, msg),
-    error: (msg: string | Error, err?: Error) => log.error({ mod: 'cron', err: err ?? msg }, typeof msg === 'string' ? msg : 'cron error'),
-    debug: (msg: string | Error, err?: Error) => log.debug({ mod: 'cron', err }, typeof msg === 'string' ? msg : 'cron'),
+    error: (msg: string | Error, err?: Error) =>
+      log.error({ mod: 'cron', err: err ?? msg }, typeof msg === 'string' ? msg : 'cron error'),
+    debug: (msg: string | Error, err?: Error) =>
+      log.debug({ mod: 'cron', err }, typeof msg === 'string' ? msg : 'cron'),
   };
 }

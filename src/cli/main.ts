@@ -97,9 +97,7 @@ async function main(argv: string[]): Promise<number> {
         const rep = await replay(app, items, { again: values.again === true });
         await app.pipeline.idle();
         const counts = app.store.counts().byStatus;
-        process.stdout.write(
-          `${JSON.stringify({ action: 'replay', ...rep, byStatus: counts })}\n`,
-        );
+        process.stdout.write(`${JSON.stringify({ action: 'replay', ...rep, byStatus: counts })}\n`);
         return (counts.dead ?? 0) > 0 || (counts.failed ?? 0) > 0 ? EXIT.FAILURES : EXIT.OK;
       }
       case 'status':
@@ -108,7 +106,8 @@ async function main(argv: string[]): Promise<number> {
       case 'retry': {
         const all = rest.includes('--dead') || values.dead !== undefined;
         const id = positionals[0] === undefined ? undefined : Number(positionals[0]);
-        if (!all && (id === undefined || !Number.isInteger(id))) throw new UsageError('retry needs a message id or --dead');
+        if (!all && (id === undefined || !Number.isInteger(id)))
+          throw new UsageError('retry needs a message id or --dead');
         const n = app.store.retry(all ? undefined : id, Date.now());
         process.stdout.write(`${JSON.stringify({ action: 'retry', requeued: n })}\n`);
         return n > 0 ? EXIT.OK : EXIT.FAILURES;

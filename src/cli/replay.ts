@@ -67,7 +67,11 @@ export interface ReplayReport {
   known: number;
 }
 
-export async function replay(app: App, items: ReplayItem[], opts: { again?: boolean } = {}): Promise<ReplayReport> {
+export async function replay(
+  app: App,
+  items: ReplayItem[],
+  opts: { again?: boolean } = {},
+): Promise<ReplayReport> {
   const suffix = opts.again ? `@${Date.now()}` : '';
   let added = 0;
   let known = 0;

@@ -3,7 +3,10 @@ import { createApp } from '../app.js';
 import { startService } from '../service/run.js';
 import { EXIT, load } from './common.js';
 
-export async function runCommand(configFlag: string | undefined, opts: { push: boolean; once: boolean }): Promise<number> {
+export async function runCommand(
+  configFlag: string | undefined,
+  opts: { push: boolean; once: boolean },
+): Promise<number> {
   const { loaded, log } = load(configFlag);
   const app = createApp(loaded.config, loaded.baseDir, log);
   const svc = await startService(app, opts);

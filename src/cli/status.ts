@@ -19,10 +19,13 @@ export function printStatus(store: Store, opts: { json: boolean; dead: number })
   const order = ['received', 'processing', 'failed', 'delivered', 'skipped', 'dead'] as const;
   process.stdout.write('status       count\n');
   for (const s of order) process.stdout.write(`${s.padEnd(12)} ${String(c.byStatus[s] ?? 0).padStart(6)}\n`);
-  process.stdout.write(`unsettled    ${String(c.unsettled).padStart(6)}   (final outcome, server not yet updated)\n`);
+  process.stdout.write(
+    `unsettled    ${String(c.unsettled).padStart(6)}   (final outcome, server not yet updated)\n`,
+  );
   process.stdout.write(`spool bytes  ${c.spoolBytes}\n`);
   if (dead.length) {
     process.stdout.write('\nrecent dead letters:\n');
-    for (const d of dead) process.stdout.write(`  #${d.id} ${d.at} ${d.source} ${d.messageId ?? '-'}: ${d.reason}\n`);
+    for (const d of dead)
+      process.stdout.write(`  #${d.id} ${d.at} ${d.source} ${d.messageId ?? '-'}: ${d.reason}\n`);
   }
 }

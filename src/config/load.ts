@@ -22,12 +22,19 @@ type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
 
 function interpolate(value: Json, path: string, env: NodeJS.ProcessEnv, baseDir: string): Json {
   if (typeof value === 'string') {
-    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, def?: string) => {
-      const v = env[name];
-      if (v !== undefined && v !== '') return v;
-      if (def !== undefined) return def;
-      throw new ConfigError(path, `environment variable ${name} is not set`, `export ${name}=... or use \${${name}:-default}`);
-    });
+    return value.replace(
+      /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g,
+      (_m, name: string, def?: string) => {
+        const v = env[name];
+        if (v !== undefined && v !== '') return v;
+        if (def !== undefined) return def;
+        throw new ConfigError(
+          path,
+          `environment variable ${name} is not set`,
+          `export ${name}=... or use \${${name}:-default}`,
+        );
+      },
+    );
   }
   if (Array.isArray(value)) return value.map((v, i) => interpolate(v, `${path}[${i}]`, env, baseDir));
   if (value && typeof value === 'object') {
@@ -41,7 +48,11 @@ function interpolate(value: Json, path: string, env: NodeJS.ProcessEnv, baseDir:
         try {
           out[target] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
         } catch (err) {
-          throw new ConfigError(p, `cannot read secret file ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, `create the file or fix the path`);
+          throw new ConfigError(
+            p,
+            `cannot read secret file ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+            `create the file or fix the path`,
+          );
         }
       } else {
         out[k] = iv;
@@ -53,7 +64,12 @@ function interpolate(value: Json, path: string, env: NodeJS.ProcessEnv, baseDir:
 }
 
 function issuePath(issue: z.core.$ZodIssue): string {
-  return issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') || '(root)';
+  return (
+    issue.path
+      .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+      .join('')
+      .replace(/^\./, '') || '(root)'
+  );
 }
 
 function fixFor(issue: z.core.$ZodIssue): string {
@@ -79,18 +95,28 @@ export function validateConfig(input: unknown): Config {
     const issues = res.error.issues;
     const first = issues[0]!;
     const err = new ConfigError(issuePath(first), first.message, fixFor(first));
-    (err as ConfigError & { all: string[] }).all = issues.map((i) => `${issuePath(i)}: ${i.message}. Fix: ${fixFor(i)}`);
+    (err as ConfigError & { all: string[] }).all = issues.map(
+      (i) => `${issuePath(i)}: ${i.message}. Fix: ${fixFor(i)}`,
+    );
     throw err;
   }
   const cfg = res.data;
   cfg.routes.forEach((r, i) => {
     for (const h of r.handlers) {
       if (!cfg.handlers[h]) {
-        throw new ConfigError(`routes[${i}].handlers`, `handler "${h}" is not defined`, `add handlers.${h} or remove it from the route`);
+        throw new ConfigError(
+          `routes[${i}].handlers`,
+          `handler "${h}" is not defined`,
+          `add handlers.${h} or remove it from the route`,
+        );
       }
     }
     if (r.action === 'deliver' && r.handlers.length === 0) {
-      throw new ConfigError(`routes[${i}].handlers`, `route "${r.name}" delivers to no handler`, 'list at least one handler, or set action: drop');
+      throw new ConfigError(
+        `routes[${i}].handlers`,
+        `route "${r.name}" delivers to no handler`,
+        'list at least one handler, or set action: drop',
+      );
     }
   });
   const last = cfg.routes[cfg.routes.length - 1]!;
@@ -104,7 +130,11 @@ export function validateConfig(input: unknown): Config {
   for (const [name, s] of Object.entries(cfg.sources)) {
     const p = s.imap ?? s.pop3;
     if (p && !p.password && !p.accessToken && !p.oauth2) {
-      throw new ConfigError(`sources.${name}.${s.imap ? 'imap' : 'pop3'}.password`, 'no credentials', 'set password (or password_file), accessToken or oauth2');
+      throw new ConfigError(
+        `sources.${name}.${s.imap ? 'imap' : 'pop3'}.password`,
+        'no credentials',
+        'set password (or password_file), accessToken or oauth2',
+      );
     }
   }
   return cfg;
@@ -116,13 +146,21 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
   try {
     text = readFileSync(abs, 'utf8');
   } catch (err) {
-    throw new ConfigError('--config', `cannot read ${abs} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, 'pass --config FILE or create config/mailintake.yaml (copy config/example.yaml)');
+    throw new ConfigError(
+      '--config',
+      `cannot read ${abs} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      'pass --config FILE or create config/mailintake.yaml (copy config/example.yaml)',
+    );
   }
   let doc: unknown;
   try {
     doc = parseYaml(text);
   } catch (err) {
-    throw new ConfigError(abs, `YAML syntax error: ${(err as Error).message.split('\n')[0]}`, 'fix the YAML syntax at the line shown');
+    throw new ConfigError(
+      abs,
+      `YAML syntax error: ${(err as Error).message.split('\n')[0]}`,
+      'fix the YAML syntax at the line shown',
+    );
   }
   const baseDir = dirname(abs);
   const interpolated = interpolate((doc ?? {}) as Json, '', env, baseDir);

@@ -6,28 +6,28 @@ import cron from 'node-cron';
 import { z } from 'zod';
 import { parseDuration, parseSize } from './units.js';
 
-const size = z
-  .union([z.string(), z.number()])
-  .transform((v, ctx) => {
-    const n = parseSize(v);
-    if (n === null) {
-      ctx.addIssue({ code: 'custom', message: `"${v}" is not a size; use bytes or e.g. "25MB"` });
-      return z.NEVER;
-    }
-    return n;
-  });
-const duration = z
-  .union([z.string(), z.number()])
-  .transform((v, ctx) => {
-    const n = parseDuration(v);
-    if (n === null) {
-      ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration; use ms or e.g. "30s", "5m"` });
-      return z.NEVER;
-    }
-    return n;
-  });
-const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'expected "host:port", e.g. "127.0.0.1:2525"');
-const cronExpr = z.string().refine((s) => cron.validate(s), 'not a valid cron expression (node-cron syntax, e.g. "*/2 * * * *")');
+const size = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const n = parseSize(v);
+  if (n === null) {
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not a size; use bytes or e.g. "25MB"` });
+    return z.NEVER;
+  }
+  return n;
+});
+const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const n = parseDuration(v);
+  if (n === null) {
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration; use ms or e.g. "30s", "5m"` });
+    return z.NEVER;
+  }
+  return n;
+});
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'expected "host:port", e.g. "127.0.0.1:2525"');
+const cronExpr = z
+  .string()
+  .refine((s) => cron.validate(s), 'not a valid cron expression (node-cron syntax, e.g. "*/2 * * * *")');
 const pattern = z.string().min(1);
 const patterns = z.union([pattern, z.array(pattern).min(1)]);
 
@@ -99,7 +99,9 @@ const pop3 = z
     auth: z.enum(['auto', 'user', 'apop', 'xoauth2']).default('auto'),
     tls,
     /** delete: DELE after the outcome is recorded; keep: leave on server; or { afterDays: N }. */
-    leaveOnServer: z.union([z.literal(true), z.literal(false), z.object({ days: z.number().int().min(0) }).strict()]).default(false),
+    leaveOnServer: z
+      .union([z.literal(true), z.literal(false), z.object({ days: z.number().int().min(0) }).strict()])
+      .default(false),
     maxMessageSize: size.prefault('50MB'),
     maxPerRun: z.number().int().min(1).optional(),
     maxBytesPerRun: size.optional(),
@@ -134,6 +136,8 @@ const push = z
     maxSize: size.prefault('25MB'),
     maxRecipients: z.number().int().min(1).default(100),
     maxClients: z.number().int().min(1).default(200),
+    /** Concurrent connections per client IP (after PROXY protocol), so one peer cannot take every slot. */
+    maxClientsPerIp: z.number().int().min(1).default(50),
     socketTimeout: duration.prefault('60s'),
     rateLimit: z
       .object({ perIp: z.number().int().min(1).default(300), window: duration.prefault('1m') })
@@ -178,9 +182,18 @@ const handler = z
       })
       .strict()
       .optional(),
-    maildir: z.object({ path: z.string().min(1) }).strict().optional(),
-    file: z.object({ path: z.string().min(1) }).strict().optional(),
-    module: z.object({ path: z.string().min(1) }).strict().optional(),
+    maildir: z
+      .object({ path: z.string().min(1) })
+      .strict()
+      .optional(),
+    file: z
+      .object({ path: z.string().min(1) })
+      .strict()
+      .optional(),
+    module: z
+      .object({ path: z.string().min(1) })
+      .strict()
+      .optional(),
   })
   .strict()
   .refine((h) => Object.values(h).filter(Boolean).length === 1, {
@@ -195,7 +208,11 @@ const routeSchema = z
     subject: pattern.optional(),
     headers: z.record(z.string(), pattern).optional(),
     when: z
-      .object({ autoReply: z.boolean().optional(), bounce: z.boolean().optional(), loop: z.boolean().optional() })
+      .object({
+        autoReply: z.boolean().optional(),
+        bounce: z.boolean().optional(),
+        loop: z.boolean().optional(),
+      })
       .strict()
       .optional(),
     action: z.enum(['deliver', 'drop']).default('deliver'),
@@ -214,7 +231,9 @@ export const configSchema = z
       .strict()
       .default({ sqlite: './data/mailintake.db', spool: './data/spool', attachments: './data/attachments' }),
     log: z
-      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
       .strict()
       .default({ level: 'info' }),
     pipeline: z
@@ -232,9 +251,14 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    sources: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'source names use letters, digits, - and _'), source).default({}),
+    sources: z
+      .record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'source names use letters, digits, - and _'), source)
+      .default({}),
     push: push.optional(),
-    http: z.object({ listen: hostPort.default('127.0.0.1:9465') }).strict().optional(),
+    http: z
+      .object({ listen: hostPort.default('127.0.0.1:9465') })
+      .strict()
+      .optional(),
     shutdownTimeout: duration.prefault('30s'),
     routes: z.array(routeSchema).min(1),
     handlers: z.record(z.string(), handler).default({}),

@@ -41,7 +41,7 @@ export function splitMbox(buf: Buffer): Buffer[] {
 function finish(parts: Buffer[]): Buffer {
   // The writer adds exactly one "\n" after each message; drop it.
   const last = parts[parts.length - 1];
-  if (last && (last.length === 1 && last[0] === 10)) parts.pop();
+  if (last && last.length === 1 && last[0] === 10) parts.pop();
   return Buffer.concat(parts);
 }
 

@@ -50,7 +50,10 @@ export function headerEnd(raw: Buffer): number {
  */
 export function rawHeader(raw: Buffer, name: string): string | null {
   const head = raw.subarray(0, headerEnd(raw)).toString('latin1');
-  const re = new RegExp(`(?:^|\\r\\n|\\n|\\r)${name.replace(/[-]/g, '\\-')}[ \\t]*:([^\\r\\n]*(?:(?:\\r\\n|\\n|\\r)[ \\t][^\\r\\n]*)*)`, 'i');
+  const re = new RegExp(
+    `(?:^|\\r\\n|\\n|\\r)${name.replace(/[-]/g, '\\-')}[ \\t]*:([^\\r\\n]*(?:(?:\\r\\n|\\n|\\r)[ \\t][^\\r\\n]*)*)`,
+    'i',
+  );
   const m = re.exec(head);
   if (!m || m[1] === undefined) return null;
   return m[1].replace(/(?:\r\n|\n|\r)[ \t]/g, ' ').trim();

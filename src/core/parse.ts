@@ -139,7 +139,8 @@ async function collectAttachment(
       if (file) await write(file.stream, chunk);
       else chunks.push(chunk);
     }
-    if (file) await new Promise<void>((res, rej) => file!.stream.end((e?: Error | null) => (e ? rej(e) : res())));
+    if (file)
+      await new Promise<void>((res, rej) => file!.stream.end((e?: Error | null) => (e ? rej(e) : res())));
   } finally {
     a.release?.();
   }
@@ -177,4 +178,3 @@ function addresses(v: unknown): Address[] {
   for (const o of objs) if (o && Array.isArray(o.value)) walk(o.value);
   return out;
 }
-

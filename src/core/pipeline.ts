@@ -152,9 +152,19 @@ export class Pipeline {
     }
   }
 
-  private finish(row: LedgerRow, status: 'delivered' | 'dead' | 'skipped' | 'failed', reason: string | null, routeName: string | null, attempts: number, nextAttemptAt: number | null): void {
+  private finish(
+    row: LedgerRow,
+    status: 'delivered' | 'dead' | 'skipped' | 'failed',
+    reason: string | null,
+    routeName: string | null,
+    attempts: number,
+    nextAttemptAt: number | null,
+  ): void {
     this.d.store.finish(row.id, { status, reason, route: routeName, nextAttemptAt, attempts }, this.now());
-    this.d.log.info({ action: status, id: row.id, source: row.source, route: routeName, attempts, reason }, `message ${status}`);
+    this.d.log.info(
+      { action: status, id: row.id, source: row.source, route: routeName, attempts, reason },
+      `message ${status}`,
+    );
     this.emit({ row: { ...row, status, reason, attempts }, status, reason });
   }
 
@@ -164,7 +174,14 @@ export class Pipeline {
     try {
       raw = await this.d.readRaw(row);
     } catch (err) {
-      return this.finish(row, 'dead', `spool file unreadable: ${(err as Error).message}`, null, attempt, null);
+      return this.finish(
+        row,
+        'dead',
+        `spool file unreadable: ${(err as Error).message}`,
+        null,
+        attempt,
+        null,
+      );
     }
     let parsed: ParsedMessage;
     let classification: Classification;
@@ -176,9 +193,11 @@ export class Pipeline {
     }
     const matches = route(this.d.routes, { envelope: row.envelope, parsed, classification });
     const routeName = matches.map((m) => m.route.name).join(',') || null;
-    if (!matches.length) return this.finish(row, 'dead', 'no route matched (the config needs a catch-all)', null, attempt, null);
+    if (!matches.length)
+      return this.finish(row, 'dead', 'no route matched (the config needs a catch-all)', null, attempt, null);
     const deliver = matches.filter((m) => m.route.action === 'deliver');
-    if (!deliver.length) return this.finish(row, 'skipped', `dropped by route ${routeName}`, routeName, attempt, null);
+    if (!deliver.length)
+      return this.finish(row, 'skipped', `dropped by route ${routeName}`, routeName, attempt, null);
     let stripped: MessageContext['strippedReply'] = null;
     try {
       stripped = this.d.stripReply?.(parsed) ?? null;
@@ -217,14 +236,27 @@ export class Pipeline {
   private fail(row: LedgerRow, v: FailureVerdict, routeName: string | null, attempt: number): void {
     if (!v.retryable) return this.finish(row, 'dead', v.reason, routeName, attempt, null);
     if (attempt >= this.d.maxAttempts) {
-      return this.finish(row, 'dead', `gave up after ${attempt} attempts: ${v.reason}`, routeName, attempt, null);
+      return this.finish(
+        row,
+        'dead',
+        `gave up after ${attempt} attempts: ${v.reason}`,
+        routeName,
+        attempt,
+        null,
+      );
     }
     const next = this.now() + backoffDelay(attempt, this.d.backoff);
     this.finish(row, 'failed', v.reason, routeName, attempt, next);
   }
 
   /** Runs one handler with a timeout; records its outcome. Returns the failure, or null on success. */
-  private async invoke(msg: MessageContext, m: RouteMatch, hname: string, inv: string, attempt: number): Promise<FailureVerdict | null> {
+  private async invoke(
+    msg: MessageContext,
+    m: RouteMatch,
+    hname: string,
+    inv: string,
+    attempt: number,
+  ): Promise<FailureVerdict | null> {
     const handler = this.d.handlers.get(hname);
     const log = this.d.log.child({ id: msg.id, handler: hname, route: m.route.name });
     let verdict: FailureVerdict | null = null;
@@ -235,13 +267,24 @@ export class Pipeline {
       const signal = AbortSignal.any([timeout, this.abort.signal]);
       try {
         await raceAbort(
-          handler.handle(msg, { idempotencyKey: `${msg.sha256.slice(0, 32)}:${inv}`, attempt, match: m, signal, log }),
+          handler.handle(msg, {
+            idempotencyKey: `${msg.sha256.slice(0, 32)}:${inv}`,
+            attempt,
+            match: m,
+            signal,
+            log,
+          }),
           signal,
         );
       } catch (err) {
-        verdict = signal.aborted && !(err instanceof Error && 'retryable' in err)
-          ? { retryable: true, code: 'TIMEOUT', reason: `handler ${hname} did not finish within ${this.d.handlerTimeoutMs} ms` }
-          : classifyFailure(err);
+        verdict =
+          signal.aborted && !(err instanceof Error && 'retryable' in err)
+            ? {
+                retryable: true,
+                code: 'TIMEOUT',
+                reason: `handler ${hname} did not finish within ${this.d.handlerTimeoutMs} ms`,
+              }
+            : classifyFailure(err);
       }
     }
     this.d.store.recordHandlerOutcome({
@@ -252,14 +295,25 @@ export class Pipeline {
       detail: verdict?.reason ?? null,
       at: this.now(),
     });
-    if (verdict) log.warn({ action: 'handler-failed', code: verdict.code, retryable: verdict.retryable, reason: verdict.reason }, 'handler failed');
+    if (verdict)
+      log.warn(
+        {
+          action: 'handler-failed',
+          code: verdict.code,
+          retryable: verdict.retryable,
+          reason: verdict.reason,
+        },
+        'handler failed',
+      );
     return verdict;
   }
 }
 
 /** One handler invocation per (route, handler, recipient-with-captures). */
 export function invocationKey(m: RouteMatch, handler: string): string {
-  return m.recipient && Object.keys(m.captures).length ? `${m.route.name}/${handler}/${m.recipient}` : `${m.route.name}/${handler}`;
+  return m.recipient && Object.keys(m.captures).length
+    ? `${m.route.name}/${handler}/${m.recipient}`
+    : `${m.route.name}/${handler}`;
 }
 
 function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {

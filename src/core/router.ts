@@ -16,7 +16,8 @@ export interface RouteSpec {
   from?: Pattern | Pattern[] | undefined;
   subject?: Pattern | undefined;
   headers?: Record<string, Pattern> | undefined;
-  when?: { autoReply?: boolean | undefined; bounce?: boolean | undefined; loop?: boolean | undefined } | undefined;
+  when?:
+    { autoReply?: boolean | undefined; bounce?: boolean | undefined; loop?: boolean | undefined } | undefined;
   action: 'deliver' | 'drop';
   handlers: string[];
 }
@@ -96,7 +97,9 @@ function matchNonRecipient(
   if (route.subject !== undefined) {
     const subj = parsed.subject;
     const rx = /^\/.*\/[a-z]*$/s.test(route.subject);
-    const ok = rx ? compilePattern(route.subject).re.test(subj) : subj.toLowerCase().includes(route.subject.toLowerCase());
+    const ok = rx
+      ? compilePattern(route.subject).re.test(subj)
+      : subj.toLowerCase().includes(route.subject.toLowerCase());
     if (!ok) return null;
     why.push(`subject ${route.subject}`);
   }

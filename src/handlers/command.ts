@@ -27,7 +27,9 @@ export function createCommandHandler(name: string, opts: CommandOptions): Handle
       const stdin =
         opts.input === 'raw'
           ? msg.raw
-          : Buffer.from(JSON.stringify(buildPayload(msg, call.match, call.idempotencyKey, { includeRaw: true })));
+          : Buffer.from(
+              JSON.stringify(buildPayload(msg, call.match, call.idempotencyKey, { includeRaw: true })),
+            );
       return new Promise<void>((resolve, reject) => {
         const child = spawn(file, args, {
           shell: false,
@@ -52,7 +54,8 @@ export function createCommandHandler(name: string, opts: CommandOptions): Handle
         child.stdin.end(stdin);
         child.on('error', (err) => {
           const code = (err as NodeJS.ErrnoException).code;
-          if (err.name === 'AbortError') reject(new TemporaryError(`command ${name}: timed out`, 'TIMEOUT', err));
+          if (err.name === 'AbortError')
+            reject(new TemporaryError(`command ${name}: timed out`, 'TIMEOUT', err));
           else if (code === 'ENOENT' || code === 'EACCES')
             reject(new PermanentError(`command ${name}: ${err.message}`, code, err));
           else reject(new TemporaryError(`command ${name}: ${err.message}`, code ?? 'SPAWN', err));
@@ -60,7 +63,8 @@ export function createCommandHandler(name: string, opts: CommandOptions): Handle
         child.on('close', (codeOrNull, signal) => {
           if (codeOrNull === 0) return resolve();
           const detail = `command ${name}: exit ${codeOrNull ?? signal}${stderr ? `: ${stderr.trim().slice(0, 300)}` : ''}`;
-          if (codeOrNull === EX_TEMPFAIL || codeOrNull === null) reject(new TemporaryError(detail, 'EXIT_TEMP'));
+          if (codeOrNull === EX_TEMPFAIL || codeOrNull === null)
+            reject(new TemporaryError(detail, 'EXIT_TEMP'));
           else reject(new PermanentError(detail, `EXIT_${codeOrNull}`));
         });
       });

@@ -31,7 +31,10 @@ export function createFileHandler(name: string, opts: { path: string }): Handler
   return {
     name,
     async handle(msg, call) {
-      const base = join(opts.path, `${msg.receivedAt.toISOString().slice(0, 10)}-${stableName(call.idempotencyKey)}`);
+      const base = join(
+        opts.path,
+        `${msg.receivedAt.toISOString().slice(0, 10)}-${stableName(call.idempotencyKey)}`,
+      );
       await writeFileAtomic(`${base}.eml`, msg.raw);
       const payload = buildPayload(msg, call.match, call.idempotencyKey, { includeRaw: false });
       await writeFileAtomic(`${base}.json`, `${JSON.stringify(payload, null, 2)}\n`);

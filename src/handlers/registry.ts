@@ -9,11 +9,23 @@ import { createWebhookHandler } from './webhook.js';
 export function createHandler(name: string, cfg: HandlerConfig, baseDir: string): Handler {
   if (cfg.webhook) {
     const w = cfg.webhook;
-    return createWebhookHandler(name, { url: w.url, secret: w.secret, timeoutMs: w.timeout, rawInlineMax: w.rawInlineMax, headers: w.headers });
+    return createWebhookHandler(name, {
+      url: w.url,
+      secret: w.secret,
+      timeoutMs: w.timeout,
+      rawInlineMax: w.rawInlineMax,
+      headers: w.headers,
+    });
   }
   if (cfg.command) {
     const c = cfg.command;
-    return createCommandHandler(name, { argv: c.argv, input: c.input, timeoutMs: c.timeout, cwd: c.cwd, env: c.env });
+    return createCommandHandler(name, {
+      argv: c.argv,
+      input: c.input,
+      timeoutMs: c.timeout,
+      cwd: c.cwd,
+      env: c.env,
+    });
   }
   if (cfg.maildir) return createMaildirHandler(name, cfg.maildir);
   if (cfg.file) return createFileHandler(name, cfg.file);

@@ -30,7 +30,9 @@ export function createWebhookHandler(name: string, opts: WebhookOptions): Handle
     name,
     async handle(msg: MessageContext, call: HandlerCall) {
       const body = JSON.stringify(
-        buildPayload(msg, call.match, call.idempotencyKey, { includeRaw: msg.raw.length <= opts.rawInlineMax }),
+        buildPayload(msg, call.match, call.idempotencyKey, {
+          includeRaw: msg.raw.length <= opts.rawInlineMax,
+        }),
       );
       const ts = Math.floor(Date.now() / 1000).toString();
       const headers: Record<string, string> = {

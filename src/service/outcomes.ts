@@ -4,10 +4,12 @@ import type { Store } from '../store/types.js';
 
 export function outcomeWaiter(store: Store, pipeline: Pipeline) {
   return (ids: number[], timeoutMs: number): Promise<void> => {
-    const pending = new Set(ids.filter((id) => {
-      const s = store.get(id)?.status;
-      return s === 'received' || s === 'processing';
-    }));
+    const pending = new Set(
+      ids.filter((id) => {
+        const s = store.get(id)?.status;
+        return s === 'received' || s === 'processing';
+      }),
+    );
     if (!pending.size) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const timer = setTimeout(done, timeoutMs);

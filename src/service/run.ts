@@ -49,12 +49,15 @@ export async function startService(app: App, opts: RunOptions): Promise<Service>
   if (opts.push) {
     const spec = '../sources/smtp/index.js';
     const mod = (await import(spec)) as { startPushListener: StartPushListener };
-    const pushCfg = config.push ?? (await import('../config/schema.js')).configSchema.shape.push.unwrap().parse({});
+    const pushCfg =
+      config.push ?? (await import('../config/schema.js')).configSchema.shape.push.unwrap().parse({});
     push = await mod.startPushListener({
       config: pushCfg,
       intake: app.intake,
       log: log.child({ source: 'push' }),
-      routeRecipients: config.routes.flatMap((r) => (r.to === undefined ? [] : Array.isArray(r.to) ? r.to : [r.to])),
+      routeRecipients: config.routes.flatMap((r) =>
+        r.to === undefined ? [] : Array.isArray(r.to) ? r.to : [r.to],
+      ),
       baseDir: app.baseDir,
     });
     const a = push.address();
@@ -89,7 +92,9 @@ export async function startService(app: App, opts: RunOptions): Promise<Service>
           log.error({ err, source: s.name }, 'scheduled run failed');
         }
       };
-      tasks.push(cron.schedule(sc.schedule, run, { name: `poll-${s.name}`, noOverlap: true, timezone: 'UTC' }));
+      tasks.push(
+        cron.schedule(sc.schedule, run, { name: `poll-${s.name}`, noOverlap: true, timezone: 'UTC' }),
+      );
       void run();
     }
     done = new Promise<number>(() => undefined);

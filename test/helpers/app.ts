@@ -24,7 +24,11 @@ export function testConfig(dir: string, extra: Record<string, unknown> = {}) {
   });
 }
 
-export function testApp(dir: string, extra: Record<string, unknown> = {}, handlers?: Map<string, Handler>): App {
+export function testApp(
+  dir: string,
+  extra: Record<string, unknown> = {},
+  handlers?: Map<string, Handler>,
+): App {
   const cfg = testConfig(dir, extra);
   return createApp(cfg, dir, pino({ level: 'silent' }), handlers ? { handlers } : {});
 }

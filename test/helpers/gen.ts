@@ -15,10 +15,29 @@ export function genMessage(i: number, opts: { size?: number; tag?: string } = {}
   if (i % 3 === 0) {
     const b = `b${i}`;
     const text = `Hello ${i}\r\n.leading dot line\r\ncaf\u00e9\r\n`;
-    const att = randomBytes(Math.max(100, Math.floor((size * 3) / 4) - 600)).toString('base64').replace(/.{76}/g, '$&\r\n');
+    const att = randomBytes(Math.max(100, Math.floor((size * 3) / 4) - 600))
+      .toString('base64')
+      .replace(/.{76}/g, '$&\r\n');
     return Buffer.concat([
       Buffer.from(
-        [...head, `Content-Type: multipart/mixed; boundary="${b}"`, '', `--${b}`, 'Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: 8bit', '', text, `--${b}`, 'Content-Type: application/octet-stream; name="data.bin"', 'Content-Disposition: attachment; filename="data.bin"', 'Content-Transfer-Encoding: base64', '', att, `--${b}--`, ''].join('\r\n'),
+        [
+          ...head,
+          `Content-Type: multipart/mixed; boundary="${b}"`,
+          '',
+          `--${b}`,
+          'Content-Type: text/plain; charset=utf-8',
+          'Content-Transfer-Encoding: 8bit',
+          '',
+          text,
+          `--${b}`,
+          'Content-Type: application/octet-stream; name="data.bin"',
+          'Content-Disposition: attachment; filename="data.bin"',
+          'Content-Transfer-Encoding: base64',
+          '',
+          att,
+          `--${b}--`,
+          '',
+        ].join('\r\n'),
         'utf8',
       ),
     ]);
@@ -27,7 +46,15 @@ export function genMessage(i: number, opts: { size?: number; tag?: string } = {}
   const body = line.repeat(Math.max(1, Math.floor(size / line.length)));
   const latin = Buffer.from([0xe9, 0x74, 0xe9, 0x0d, 0x0a]);
   return Buffer.concat([
-    Buffer.from([...head, 'Content-Type: text/plain; charset=iso-8859-1', 'Content-Transfer-Encoding: 8bit', '', ''].join('\r\n')),
+    Buffer.from(
+      [
+        ...head,
+        'Content-Type: text/plain; charset=iso-8859-1',
+        'Content-Transfer-Encoding: 8bit',
+        '',
+        '',
+      ].join('\r\n'),
+    ),
     latin,
     Buffer.from(`..dot-stuffed looking line\r\n${body}`),
   ]);

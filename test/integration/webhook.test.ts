@@ -14,7 +14,11 @@ import { tempDir, testApp } from '../helpers/app.js';
 interface Receiver {
   url: string;
   server: Server;
-  bodies: Array<{ json: { idempotencyKey: string; raw?: string; sha256: string; subject: string }; headers: IncomingMessage['headers']; body: string }>;
+  bodies: Array<{
+    json: { idempotencyKey: string; raw?: string; sha256: string; subject: string };
+    headers: IncomingMessage['headers'];
+    body: string;
+  }>;
   status: () => number;
 }
 
@@ -26,7 +30,12 @@ function receiver(status: () => number): Promise<Receiver> {
     req.on('end', () => {
       const code = r.status!();
       const body = Buffer.concat(chunks).toString('utf8');
-      if (code >= 200 && code < 300) r.bodies!.push({ json: JSON.parse(body) as Receiver['bodies'][number]['json'], headers: req.headers, body });
+      if (code >= 200 && code < 300)
+        r.bodies!.push({
+          json: JSON.parse(body) as Receiver['bodies'][number]['json'],
+          headers: req.headers,
+          body,
+        });
       res.writeHead(code).end(code >= 400 ? 'nope' : 'ok');
     });
   });
@@ -68,7 +77,14 @@ describe('webhook handler', () => {
     const raws = Array.from({ length: 20 }, (_, i) => genMessage(i, { size: 3000 }));
     const ids: number[] = [];
     for (const [i, raw] of raws.entries()) {
-      ids.push((await app.intake.receive(raw, { envelope: { mailFrom: null, rcptTo: [] }, source: { kind: 'replay', source: 'replay', positionKey: `w:${i}` } })).row.id);
+      ids.push(
+        (
+          await app.intake.receive(raw, {
+            envelope: { mailFrom: null, rcptTo: [] },
+            source: { kind: 'replay', source: 'replay', positionKey: `w:${i}` },
+          })
+        ).row.id,
+      );
     }
     // while the receiver fails, nothing may be delivered
     await new Promise((r) => setTimeout(r, 500));
@@ -78,7 +94,9 @@ describe('webhook handler', () => {
     await app.pipeline.idle({ retries: true });
     expect(ids.every((id) => app!.store.get(id)!.status === 'delivered')).toBe(true);
     expect(rcv.bodies.length).toBe(20);
-    const got = new Set(rcv.bodies.map((b) => createHash('sha256').update(Buffer.from(b.json.raw!, 'base64')).digest('hex')));
+    const got = new Set(
+      rcv.bodies.map((b) => createHash('sha256').update(Buffer.from(b.json.raw!, 'base64')).digest('hex')),
+    );
     expect(got).toEqual(new Set(raws.map((r) => createHash('sha256').update(r).digest('hex'))));
     for (const b of rcv.bodies) {
       const ts = String(b.headers[TIMESTAMP_HEADER]);
@@ -97,7 +115,10 @@ describe('webhook handler', () => {
       handlers: { hook: { webhook: { url: rcv.url } } },
     });
     app.pipeline.start();
-    const r = await app.intake.receive(genMessage(1), { envelope: { mailFrom: null, rcptTo: [] }, source: { kind: 'replay', source: 'replay', positionKey: 'w:4xx' } });
+    const r = await app.intake.receive(genMessage(1), {
+      envelope: { mailFrom: null, rcptTo: [] },
+      source: { kind: 'replay', source: 'replay', positionKey: 'w:4xx' },
+    });
     await app.pipeline.idle({ retries: true });
     const row = app.store.get(r.row.id)!;
     expect(row.status).toBe('dead');
@@ -113,7 +134,10 @@ describe('webhook handler', () => {
       handlers: { hook: { webhook: { url: 'http://127.0.0.1:1/hook' } } },
     });
     app.pipeline.start();
-    const r = await app.intake.receive(genMessage(2), { envelope: { mailFrom: null, rcptTo: [] }, source: { kind: 'replay', source: 'replay', positionKey: 'w:down' } });
+    const r = await app.intake.receive(genMessage(2), {
+      envelope: { mailFrom: null, rcptTo: [] },
+      source: { kind: 'replay', source: 'replay', positionKey: 'w:down' },
+    });
     await app.pipeline.idle({ retries: true });
     expect(app.store.get(r.row.id)).toMatchObject({ status: 'dead', attempts: 2 });
     expect(app.store.get(r.row.id)?.reason).toMatch(/gave up after 2 attempts: webhook hook/);

@@ -88,15 +88,16 @@ export interface ContentType {
 
 export function parseContentType(value: string | null): ContentType {
   if (!value) return { type: 'text/plain', params: {} };
-  const semi = value.indexOf(';');
-  const type = (semi < 0 ? value : value.slice(0, semi)).trim().toLowerCase() || 'text/plain';
+  // Tolerates a missing `;` before parameters (`text/plain charset="x"`).
+  const m = /^\s*([\w!#$&^.+-]+\/[\w!#$&^.+-]+)/.exec(value);
+  const type = m?.[1]?.toLowerCase() ?? 'text/plain';
   const params: Record<string, string> = {};
-  const re = /;\s*([\w.*-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s;]*))/g;
-  const rest = semi < 0 ? '' : value.slice(semi);
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(rest)) !== null) {
-    const key = (m[1] ?? '').toLowerCase();
-    if (!(key in params)) params[key] = m[2] ?? m[3] ?? '';
+  const re = /(?:^|[;\s])\s*([\w.*-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s;]*))/g;
+  const rest = m ? value.slice(m[0].length) : value;
+  let p: RegExpExecArray | null;
+  while ((p = re.exec(rest)) !== null) {
+    const key = (p[1] ?? '').toLowerCase();
+    if (!(key in params)) params[key] = p[2] ?? p[3] ?? '';
   }
   return { type, params };
 }

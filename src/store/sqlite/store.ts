@@ -92,7 +92,8 @@ export class SqliteStore implements Store {
       liveByContent: p(
         `SELECT id FROM messages WHERE content_key = ? AND status <> 'dead' AND duplicate_of IS NULL ORDER BY id LIMIT 1`,
       ),
-      insert: p(`INSERT INTO messages (position_key, source_kind, source, content_key, message_id, sha256, size,
+      insert:
+        p(`INSERT INTO messages (position_key, source_kind, source, content_key, message_id, sha256, size,
         spool_path, envelope, received_at, status, reason, duplicate_of, updated_at)
         VALUES (@positionKey, @sourceKind, @source, @contentKey, @messageId, @sha256, @size, @spoolPath,
         @envelope, @receivedAt, @status, @reason, @duplicateOf, @now)`),
@@ -111,9 +112,11 @@ export class SqliteStore implements Store {
       unsettled: p(`SELECT * FROM messages WHERE source = ? AND settled_at IS NULL
         AND status IN ('delivered', 'dead', 'skipped') ORDER BY id LIMIT ?`),
       settle: p('UPDATE messages SET settled_at = ?, settle_action = ?, updated_at = ? WHERE id = ?'),
-      retryOne: p(`UPDATE messages SET status = 'received', attempts = 0, next_attempt_at = NULL, reason = NULL,
+      retryOne:
+        p(`UPDATE messages SET status = 'received', attempts = 0, next_attempt_at = NULL, reason = NULL,
         updated_at = ? WHERE id = ? AND status IN ('dead', 'failed')`),
-      retryDead: p(`UPDATE messages SET status = 'received', attempts = 0, next_attempt_at = NULL, reason = NULL,
+      retryDead:
+        p(`UPDATE messages SET status = 'received', attempts = 0, next_attempt_at = NULL, reason = NULL,
         updated_at = ? WHERE status = 'dead'`),
       clearOutcomes: p(`DELETE FROM handler_outcomes WHERE message = ? AND status <> 'ok'`),
       clearDeadOutcomes: p(`DELETE FROM handler_outcomes WHERE status <> 'ok' AND message IN
@@ -221,7 +224,8 @@ export class SqliteStore implements Store {
 
   counts(): StatusCounts {
     const byStatus: Partial<Record<MessageStatus, number>> = {};
-    for (const r of this.s.counts.all() as Array<{ status: MessageStatus; n: number }>) byStatus[r.status] = r.n;
+    for (const r of this.s.counts.all() as Array<{ status: MessageStatus; n: number }>)
+      byStatus[r.status] = r.n;
     return {
       byStatus,
       unsettled: (this.s.unsettledCount.get() as { n: number }).n,

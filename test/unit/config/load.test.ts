@@ -44,7 +44,11 @@ describe('loadConfig', () => {
       ),
     );
     const { config } = loadConfig(p, { HOOK_URL: 'https://h.example/x' });
-    expect(config.handlers.out?.webhook).toMatchObject({ url: 'https://h.example/x', secret: 's3cret', timeout: 5000 });
+    expect(config.handlers.out?.webhook).toMatchObject({
+      url: 'https://h.example/x',
+      secret: 's3cret',
+      timeout: 5000,
+    });
   });
 
   it('names the field and the fix', () => {
@@ -57,14 +61,30 @@ describe('loadConfig', () => {
     expect(e2.path).toBe('pipeline.backoffBase');
     expect(e2.message).toMatch(/not a duration/);
 
-    const e3 = errorOf(() => loadConfig(write(`routes: [{ name: a, subject: x, handlers: [out] }]\nhandlers: { out: { maildir: { path: ./o } } }\n`)));
+    const e3 = errorOf(() =>
+      loadConfig(
+        write(
+          `routes: [{ name: a, subject: x, handlers: [out] }]\nhandlers: { out: { maildir: { path: ./o } } }\n`,
+        ),
+      ),
+    );
     expect(e3.path).toBe('routes[0]');
     expect(e3.fix).toMatch(/catch-all/);
 
     const e4 = errorOf(() => loadConfig(write(`routes: [{ name: a, handlers: [nope] }]\n`)));
     expect(e4.path).toBe('routes[0].handlers');
 
-    const e5 = errorOf(() => loadConfig(write(`${BASE}handlers: { out: { webhook: { url: "\${MISSING_VAR}" } } }\n`.replace(/handlers: \{ out: \{ maildir: \{ path: \.\/o \} \} \}\n/, '')), {}));
+    const e5 = errorOf(() =>
+      loadConfig(
+        write(
+          `${BASE}handlers: { out: { webhook: { url: "\${MISSING_VAR}" } } }\n`.replace(
+            /handlers: \{ out: \{ maildir: \{ path: \.\/o \} \} \}\n/,
+            '',
+          ),
+        ),
+        {},
+      ),
+    );
     expect(e5.path).toBe('handlers.out.webhook.url');
     expect(e5.fix).toMatch(/export MISSING_VAR/);
 

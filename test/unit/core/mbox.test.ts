@@ -13,7 +13,13 @@ describe('mboxrd', () => {
   it('round-trips any message that ends with a newline', () => {
     fc.assert(
       fc.property(fc.array(fc.uint8Array({ maxLength: 200 }), { minLength: 1, maxLength: 5 }), (arrs) => {
-        const msgs = arrs.map((u) => Buffer.concat([Buffer.from('X: 1\n\n'), Buffer.from(u).filter((c) => c !== 10), Buffer.from('\nFrom x\n')]));
+        const msgs = arrs.map((u) =>
+          Buffer.concat([
+            Buffer.from('X: 1\n\n'),
+            Buffer.from(u).filter((c) => c !== 10),
+            Buffer.from('\nFrom x\n'),
+          ]),
+        );
         expect(splitMbox(Buffer.concat(msgs.map((m) => mboxEntry(m))))).toEqual(msgs);
       }),
     );

@@ -5,7 +5,10 @@ import { PermanentError, TemporaryError } from '../../../src/core/errors.js';
 import type { Handler } from '../../../src/handlers/types.js';
 import { tempDir, testApp } from '../../helpers/app.js';
 
-const MSG = (n: number) => Buffer.from(`Message-ID: <m${n}@test>\r\nFrom: a@b.example\r\nTo: c@d.example\r\nSubject: n${n}\r\n\r\nbody ${n}\r\n`);
+const MSG = (n: number) =>
+  Buffer.from(
+    `Message-ID: <m${n}@test>\r\nFrom: a@b.example\r\nTo: c@d.example\r\nSubject: n${n}\r\n\r\nbody ${n}\r\n`,
+  );
 
 let app: App | null = null;
 afterEach(async () => {
@@ -26,7 +29,10 @@ function handler(name: string, fn: (attempt: number) => Promise<void>): Handler 
 }
 
 async function feed(a: App, n: number) {
-  const r = await a.intake.receive(MSG(n), { envelope: { mailFrom: null, rcptTo: [] }, source: { kind: 'replay', source: 'replay', positionKey: `t:${n}` } });
+  const r = await a.intake.receive(MSG(n), {
+    envelope: { mailFrom: null, rcptTo: [] },
+    source: { kind: 'replay', source: 'replay', positionKey: `t:${n}` },
+  });
   return r.row.id;
 }
 
@@ -38,7 +44,18 @@ describe('pipeline', () => {
     const flaky = handler('flaky', async (attempt) => {
       if (attempt < 3) throw new TemporaryError('HTTP 500');
     });
-    app = testApp(tempDir(), { ...fast, routes: [{ name: 'all', handlers: ['ok', 'flaky'] }], handlers: { ok: { maildir: { path: '/nonexistent' } }, flaky: { maildir: { path: '/nonexistent' } } } }, new Map([['ok', ok], ['flaky', flaky]]));
+    app = testApp(
+      tempDir(),
+      {
+        ...fast,
+        routes: [{ name: 'all', handlers: ['ok', 'flaky'] }],
+        handlers: { ok: { maildir: { path: '/nonexistent' } }, flaky: { maildir: { path: '/nonexistent' } } },
+      },
+      new Map([
+        ['ok', ok],
+        ['flaky', flaky],
+      ]),
+    );
     app.pipeline.start();
     const id = await feed(app, 1);
     await app.pipeline.idle({ retries: true });
@@ -58,8 +75,18 @@ describe('pipeline', () => {
     });
     app = testApp(
       tempDir(),
-      { ...fast, routes: [{ name: 'p', subject: 'n1', handlers: ['perm'] }, { name: 'all', handlers: ['temp'] }], handlers: { perm: { file: { path: '/x' } }, temp: { file: { path: '/x' } } } },
-      new Map([['perm', perm], ['temp', temp]]),
+      {
+        ...fast,
+        routes: [
+          { name: 'p', subject: 'n1', handlers: ['perm'] },
+          { name: 'all', handlers: ['temp'] },
+        ],
+        handlers: { perm: { file: { path: '/x' } }, temp: { file: { path: '/x' } } },
+      },
+      new Map([
+        ['perm', perm],
+        ['temp', temp],
+      ]),
     );
     app.pipeline.start();
     const a = await feed(app, 1);
@@ -78,7 +105,16 @@ describe('pipeline', () => {
 
   it('treats a hanging handler as a temporary failure (timeout), never as success', async () => {
     const hang = handler('hang', () => new Promise(() => undefined));
-    app = testApp(tempDir(), { ...fast, pipeline: { ...fast.pipeline, maxAttempts: 2 }, routes: [{ name: 'all', handlers: ['hang'] }], handlers: { hang: { file: { path: '/x' } } } }, new Map([['hang', hang]]));
+    app = testApp(
+      tempDir(),
+      {
+        ...fast,
+        pipeline: { ...fast.pipeline, maxAttempts: 2 },
+        routes: [{ name: 'all', handlers: ['hang'] }],
+        handlers: { hang: { file: { path: '/x' } } },
+      },
+      new Map([['hang', hang]]),
+    );
     app.pipeline.start();
     const id = await feed(app, 1);
     await app.pipeline.idle({ retries: true });
@@ -89,10 +125,23 @@ describe('pipeline', () => {
 
   it('records content duplicates as skipped and drops by route', async () => {
     const h = handler('h', async () => undefined);
-    app = testApp(tempDir(), { routes: [{ name: 'noise', subject: 'n2', action: 'drop' }, { name: 'all', handlers: ['h'] }], handlers: { h: { file: { path: '/x' } } } }, new Map([['h', h]]));
+    app = testApp(
+      tempDir(),
+      {
+        routes: [
+          { name: 'noise', subject: 'n2', action: 'drop' },
+          { name: 'all', handlers: ['h'] },
+        ],
+        handlers: { h: { file: { path: '/x' } } },
+      },
+      new Map([['h', h]]),
+    );
     app.pipeline.start();
     const a = await feed(app, 1);
-    const dup = await app.intake.receive(MSG(1), { envelope: { mailFrom: null, rcptTo: [] }, source: { kind: 'smtp', source: 'push', positionKey: 'smtp:push:x' } });
+    const dup = await app.intake.receive(MSG(1), {
+      envelope: { mailFrom: null, rcptTo: [] },
+      source: { kind: 'smtp', source: 'push', positionKey: 'smtp:push:x' },
+    });
     const c = await feed(app, 2);
     await app.pipeline.idle({ retries: true });
     expect(app.store.get(a)?.status).toBe('delivered');
@@ -103,10 +152,21 @@ describe('pipeline', () => {
 
   it('dead-letters unparseable input past the limits with a reason', async () => {
     const h = handler('h', async () => undefined);
-    app = testApp(tempDir(), { pipeline: { maxHeadSize: 100 }, routes: [{ name: 'all', handlers: ['h'] }], handlers: { h: { file: { path: '/x' } } } }, new Map([['h', h]]));
+    app = testApp(
+      tempDir(),
+      {
+        pipeline: { maxHeadSize: 100 },
+        routes: [{ name: 'all', handlers: ['h'] }],
+        handlers: { h: { file: { path: '/x' } } },
+      },
+      new Map([['h', h]]),
+    );
     app.pipeline.start();
     const big = Buffer.from(`Subject: ${'x'.repeat(500)}\r\n\r\nbody\r\n`);
-    const r = await app.intake.receive(big, { envelope: { mailFrom: null, rcptTo: [] }, source: { kind: 'replay', source: 'replay', positionKey: 't:big' } });
+    const r = await app.intake.receive(big, {
+      envelope: { mailFrom: null, rcptTo: [] },
+      source: { kind: 'replay', source: 'replay', positionKey: 't:big' },
+    });
     await app.pipeline.idle({ retries: true });
     expect(app.store.get(r.row.id)?.status).toBe('dead');
     expect(app.store.get(r.row.id)?.reason).toMatch(/parse failed/);

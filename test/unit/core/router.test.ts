@@ -25,11 +25,23 @@ function parsed(p: Partial<ParsedMessage> = {}): ParsedMessage {
 
 const cls = (auto = false): Classification => ({
   autoReply: { autoReply: auto, reasons: [], kind: auto ? 'vacation' : 'none' },
-  bounce: { bounce: false, kind: 'none', hard: null, recipients: [], feedbackType: null, originalMessageId: null, reasons: [] },
+  bounce: {
+    bounce: false,
+    kind: 'none',
+    hard: null,
+    recipients: [],
+    feedbackType: null,
+    originalMessageId: null,
+    reasons: [],
+  },
   loop: { loop: false, hops: 0, reasons: [] },
 });
 
-const r = (x: Partial<RouteSpec> & { name: string }): RouteSpec => ({ action: 'deliver', handlers: ['h'], ...x });
+const r = (x: Partial<RouteSpec> & { name: string }): RouteSpec => ({
+  action: 'deliver',
+  handlers: ['h'],
+  ...x,
+});
 
 describe('compilePattern', () => {
   it('captures named parts of a plus address, case-insensitively', () => {
@@ -53,7 +65,10 @@ describe('route', () => {
   ];
   it('routes each recipient on its own, first match wins, with captures', () => {
     const m = route(routes, {
-      envelope: { mailFrom: 'a@b', rcptTo: ['reply+1@reply.example.com', 'reply+2@reply.example.com', 'other@x'] },
+      envelope: {
+        mailFrom: 'a@b',
+        rcptTo: ['reply+1@reply.example.com', 'reply+2@reply.example.com', 'other@x'],
+      },
       parsed: parsed(),
       classification: cls(),
     });
@@ -64,17 +79,30 @@ describe('route', () => {
     ]);
   });
   it('classification predicates come first when listed first', () => {
-    const m = route(routes, { envelope: { mailFrom: null, rcptTo: ['reply+1@reply.example.com'] }, parsed: parsed(), classification: cls(true) });
+    const m = route(routes, {
+      envelope: { mailFrom: null, rcptTo: ['reply+1@reply.example.com'] },
+      parsed: parsed(),
+      classification: cls(true),
+    });
     expect(m[0]?.route.name).toBe('auto');
   });
   it('falls back to header recipients when there is no envelope, and to the catch-all', () => {
     const m = route(routes, {
       envelope: { mailFrom: null, rcptTo: [] },
-      parsed: parsed({ to: [{ name: '', address: 'Reply+9@reply.example.com' }], headers: new Map(), subject: 'x', from: [] }),
+      parsed: parsed({
+        to: [{ name: '', address: 'Reply+9@reply.example.com' }],
+        headers: new Map(),
+        subject: 'x',
+        from: [],
+      }),
       classification: cls(),
     });
     expect(m[0]?.captures).toEqual({ ticket: '9' });
-    const rest = route(routes, { envelope: { mailFrom: null, rcptTo: [] }, parsed: parsed({ headers: new Map(), subject: 'x', from: [] }), classification: cls() });
+    const rest = route(routes, {
+      envelope: { mailFrom: null, rcptTo: [] },
+      parsed: parsed({ headers: new Map(), subject: 'x', from: [] }),
+      classification: cls(),
+    });
     expect(rest.map((x) => x.route.name)).toEqual(['rest']);
     expect(rest[0]?.why).toEqual(['catch-all']);
   });

@@ -14,9 +14,16 @@ afterEach(async () => {
 
 async function runWith(argv: string[], raw: Buffer, extra: Record<string, unknown> = {}) {
   const dir = tempDir();
-  app = testApp(dir, { pipeline: { maxAttempts: 2, backoffBase: 1, backoffMax: 2 }, routes: [{ name: 'all', handlers: ['cmd'] }], handlers: { cmd: { command: { argv, ...extra } } } });
+  app = testApp(dir, {
+    pipeline: { maxAttempts: 2, backoffBase: 1, backoffMax: 2 },
+    routes: [{ name: 'all', handlers: ['cmd'] }],
+    handlers: { cmd: { command: { argv, ...extra } } },
+  });
   app.pipeline.start();
-  const r = await app.intake.receive(raw, { envelope: { mailFrom: null, rcptTo: [] }, source: { kind: 'replay', source: 'replay', positionKey: 'c:1' } });
+  const r = await app.intake.receive(raw, {
+    envelope: { mailFrom: null, rcptTo: [] },
+    source: { kind: 'replay', source: 'replay', positionKey: 'c:1' },
+  });
   await app.pipeline.idle({ retries: true });
   return { dir, row: app.store.get(r.row.id)! };
 }
@@ -24,10 +31,15 @@ async function runWith(argv: string[], raw: Buffer, extra: Record<string, unknow
 describe('command handler', () => {
   it('passes the raw bytes on stdin', async () => {
     const out = join(tempDir(), 'out.eml');
-    const raw = Buffer.concat([Buffer.from('Subject: x\r\n\r\n'), Buffer.from([0xff, 0x00, 0xe9, 0x0d, 0x0a])]);
+    const raw = Buffer.concat([
+      Buffer.from('Subject: x\r\n\r\n'),
+      Buffer.from([0xff, 0x00, 0xe9, 0x0d, 0x0a]),
+    ]);
     const { row } = await runWith(['/bin/sh', '-c', `cat > ${out}`], raw);
     expect(row.status).toBe('delivered');
-    expect(createHash('sha256').update(readFileSync(out)).digest('hex')).toBe(createHash('sha256').update(raw).digest('hex'));
+    expect(createHash('sha256').update(readFileSync(out)).digest('hex')).toBe(
+      createHash('sha256').update(raw).digest('hex'),
+    );
   });
 
   it('never uses a shell: metacharacters in a subject cannot run anything', async () => {
@@ -39,10 +51,16 @@ describe('command handler', () => {
   });
 
   it('maps exit 75 to retry (then dead after maxAttempts) and other codes to dead', async () => {
-    const t = await runWith(['/bin/sh', '-c', 'cat >/dev/null; exit 75'], Buffer.from('Subject: t\r\n\r\nb\r\n'));
+    const t = await runWith(
+      ['/bin/sh', '-c', 'cat >/dev/null; exit 75'],
+      Buffer.from('Subject: t\r\n\r\nb\r\n'),
+    );
     expect(t.row).toMatchObject({ status: 'dead', attempts: 2 });
     await app?.close();
-    const p = await runWith(['/bin/sh', '-c', 'echo bad input >&2; exit 3'], Buffer.from('Subject: p\r\n\r\nb\r\n'));
+    const p = await runWith(
+      ['/bin/sh', '-c', 'echo bad input >&2; exit 3'],
+      Buffer.from('Subject: p\r\n\r\nb\r\n'),
+    );
     expect(p.row).toMatchObject({ status: 'dead', attempts: 1 });
     expect(p.row.reason).toMatch(/exit 3: bad input/);
     await app?.close();
