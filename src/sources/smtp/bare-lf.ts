@@ -1,0 +1,50 @@
+/**
+ * Bare-LF policy for DATA. smtp-server passes bare LF line endings through unchanged (only CRLF.CRLF
+ * ends DATA, so no smuggling), which is fine for a final-delivery sink but suspicious: `accept` keeps
+ * the bytes as sent (default; handlers get exactly the client's bytes), `reject` answers
+ * `550 5.6.0` when any LF in the message is not preceded by CR. The scanner never alters bytes; in
+ * reject mode it fails only at the end of the stream, after the client's data was fully read, so
+ * the protocol can still answer.
+ */
+import { Transform, type TransformCallback } from 'node:stream';
+
+export class BareLfError extends Error {
+  readonly responseCode = 550;
+  constructor() {
+    super('5.6.0 Message contains bare LF line endings; use CRLF');
+    this.name = 'BareLfError';
+  }
+}
+
+/** Index of the first bare LF in `chunk` given the previous chunk's last byte, or -1. */
+export function findBareLf(chunk: Buffer, prevByte: number): number {
+  let i = chunk.indexOf(0x0a);
+  while (i >= 0) {
+    const before = i === 0 ? prevByte : chunk[i - 1];
+    if (before !== 0x0d) return i;
+    i = chunk.indexOf(0x0a, i + 1);
+  }
+  return -1;
+}
+
+export class BareLfScanner extends Transform {
+  private prev = -1;
+  /** True once a bare LF was seen. */
+  seen = false;
+
+  constructor(private readonly reject: boolean) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (!this.seen && chunk.length > 0) {
+      if (findBareLf(chunk, this.prev) >= 0) this.seen = true;
+      this.prev = chunk[chunk.length - 1] ?? this.prev;
+    }
+    cb(null, chunk);
+  }
+
+  override _flush(cb: TransformCallback): void {
+    cb(this.reject && this.seen ? new BareLfError() : null);
+  }
+}

@@ -1,0 +1,223 @@
+/**
+ * The SMTP push listener (`mailintake run --push`). Guarantees:
+ * - 250 only after intake resolved, i.e. the raw message (with our Received: header in front) is
+ *   fsynced in the spool and its ledger row committed; any internal failure answers 451 so the
+ *   sender retries (a retried copy is deduplicated by content key).
+ * - Mail is accepted only for configured domains/recipient patterns (never a relay), up to maxSize
+ *   (SIZE advertised, sink capped, 552 beyond).
+ * - close(): new connections and new transactions get 421, transactions in flight finish within
+ *   the grace period, then the server closes.
+ * Sources never parse: onData only streams bytes into intake.
+ */
+import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import type { PushListener, StartPushListener } from '../../service/push-contract.js';
+import type { SourceHealth } from '../types.js';
+import { createAuthVerifier } from './auth.js';
+import { BareLfScanner } from './bare-lf.js';
+import { smtpServerLogger } from './logger.js';
+import { parseListen, serverOptions } from './options.js';
+import { IpLimiter } from './rate-limit.js';
+import { receivedHeader } from './received.js';
+import { createRecipientPolicy } from './recipients.js';
+import { dataFailureReply, smtpError } from './replies.js';
+import { Drain } from './drain.js';
+
+const SOURCE = 'push';
+
+function queueIdOf(session: SMTPServerSession): string {
+  const n = (session as SMTPServerSession & { transaction?: unknown }).transaction;
+  return `${session.id}.${typeof n === 'number' ? n : 1}`;
+}
+
+function protocolOf(session: SMTPServerSession): string {
+  return `${session.openingCommand === 'HELO' ? 'SMTP' : 'ESMTP'}${session.secure ? 'S' : ''}${session.user ? 'A' : ''}`;
+}
+
+export const startPushListener: StartPushListener = async (opts) => {
+  const { config: cfg, intake } = opts;
+  const log = opts.log.child({ mod: 'smtp' });
+  const accepts = createRecipientPolicy(cfg.domains, [...cfg.recipients, ...opts.routeRecipients]);
+  const verify = cfg.auth ? createAuthVerifier(cfg.auth.users) : null;
+  const limiter = new IpLimiter({
+    maxConcurrent: cfg.maxClientsPerIp,
+    perWindow: cfg.rateLimit ? { max: cfg.rateLimit.perIp, windowMs: cfg.rateLimit.window } : undefined,
+  });
+  const counted = new Map<string, string>(); // session id → ip counted by the limiter
+  const drain = new Drain(); // sessions with an open transaction (MAIL FROM accepted, no reply yet)
+  let draining = false;
+  let listening = false;
+  let lastSuccessAt: number | null = null;
+  let lastError: string | null = null;
+  let lastErrorAt: number | null = null;
+
+  const server = new SMTPServer({
+    ...serverOptions(cfg, opts.baseDir),
+    logger: smtpServerLogger(log),
+
+    onConnect(session, cb) {
+      if (draining) return cb(smtpError(421, '4.3.2 Service shutting down, try again later'));
+      const verdict = limiter.connect(session.remoteAddress);
+      if (verdict !== 'ok') {
+        log.warn(
+          { action: 'connection-refused', ip: session.remoteAddress, why: verdict },
+          'connection refused',
+        );
+        return cb(smtpError(421, '4.7.0 Too many connections from your address, try again later'));
+      }
+      counted.set(session.id, session.remoteAddress);
+      cb();
+    },
+
+    onAuth(auth, session, cb) {
+      const user = auth.username ?? '';
+      if (
+        verify &&
+        (auth.method === 'PLAIN' || auth.method === 'LOGIN') &&
+        verify(user, auth.password ?? '')
+      ) {
+        log.info({ action: 'auth-ok', ip: session.remoteAddress, user }, 'smtp auth ok');
+        return cb(null, { user });
+      }
+      log.warn(
+        { action: 'auth-failed', ip: session.remoteAddress, user, method: auth.method },
+        'smtp auth failed',
+      );
+      cb(smtpError(535, '5.7.8 Authentication credentials invalid'));
+    },
+
+    onMailFrom(_address, session, cb) {
+      if (draining) return cb(smtpError(421, '4.3.2 Service shutting down, try again later'));
+      if (!limiter.message(session.remoteAddress)) {
+        log.warn({ action: 'rate-limited', ip: session.remoteAddress }, 'message rate limit');
+        return cb(smtpError(450, '4.7.0 Too many messages from your address, try again later'));
+      }
+      drain.add(session.id);
+      cb();
+    },
+
+    onRcptTo(address, session, cb) {
+      const v = accepts(address.address);
+      if (v.ok) return cb();
+      log.info(
+        { action: 'rcpt-refused', ip: session.remoteAddress, rcpt: address.address, code: v.responseCode },
+        'recipient refused',
+      );
+      cb(smtpError(v.responseCode, v.message));
+    },
+
+    onData(stream: SMTPServerDataStream, session, cb) {
+      drain.add(session.id);
+      const queueId = queueIdOf(session);
+      const rcptTo = session.envelope.rcptTo.map((r) => r.address);
+      const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+      const prefix = receivedHeader({
+        helo: session.hostNameAppearsAs || false,
+        remoteAddress: session.remoteAddress,
+        hostname: cfg.hostname,
+        protocol: protocolOf(session),
+        queueId,
+        rcptTo,
+        date: new Date(),
+      });
+      const scanner = new BareLfScanner(cfg.bareLf === 'reject');
+      stream.once('error', (err) => scanner.destroy(err));
+      stream.pipe(scanner);
+      intake
+        .receiveStream(scanner, {
+          envelope: { mailFrom, rcptTo },
+          source: { kind: 'smtp', source: SOURCE, positionKey: `smtp:${SOURCE}:${queueId}` },
+          maxBytes: cfg.maxSize,
+          prefix,
+        })
+        .then(
+          (res) => {
+            lastSuccessAt = Date.now();
+            log.info(
+              {
+                action: 'accepted',
+                queueId,
+                id: res.row.id,
+                size: res.row.size,
+                rcpt: rcptTo.length,
+                ip: session.remoteAddress,
+              },
+              'message accepted',
+            );
+            cb(null, `2.0.0 Ok: queued as ${queueId}`);
+          },
+          (err: unknown) => {
+            // Whatever stopped intake, read the client's data to its end so we can still answer.
+            stream.unpipe(scanner);
+            if (!stream.readableEnded && !stream.destroyed) stream.resume();
+            const reply = dataFailureReply(err);
+            if (reply.responseCode < 500) {
+              lastError = err instanceof Error ? err.message : String(err);
+              lastErrorAt = Date.now();
+              log.error(
+                { action: 'intake-failed', queueId, err, ip: session.remoteAddress },
+                'message not accepted (451)',
+              );
+            } else {
+              log.info(
+                { action: 'refused', queueId, code: reply.responseCode, ip: session.remoteAddress },
+                reply.message,
+              );
+            }
+            cb(reply);
+          },
+        )
+        .finally(() => drain.delete(session.id));
+    },
+
+    onClose(session) {
+      drain.delete(session.id);
+      const ip = counted.get(session.id);
+      if (ip !== undefined) {
+        counted.delete(session.id);
+        limiter.release(ip);
+      }
+    },
+  });
+  server.on('error', (err: Error) => log.debug({ action: 'smtp-error', err }, 'smtp connection error'));
+
+  const want = parseListen(cfg.listen);
+  await new Promise<void>((resolve, reject) => {
+    server.server.once('error', reject);
+    server.listen(want.port, want.host, () => {
+      server.server.off('error', reject);
+      resolve();
+    });
+  });
+  listening = true;
+  const addr = server.server.address();
+  const bound = typeof addr === 'object' && addr ? { host: addr.address, port: addr.port } : want;
+
+  let closing: Promise<void> | null = null;
+  const listener: PushListener = {
+    address: () => bound,
+    health: (): SourceHealth => ({
+      name: SOURCE,
+      kind: 'smtp',
+      connected: listening,
+      lastSuccessAt,
+      lastError,
+      lastErrorAt,
+      backoffUntil: null,
+      backlog: null,
+    }),
+    close(graceMs: number) {
+      closing ??= (async () => {
+        draining = true;
+        const deadline = Date.now() + Math.max(0, graceMs);
+        await drain.idle(deadline);
+        // Remaining sessions are idle between transactions: smtp-server answers them 421 and closes.
+        server.options.closeTimeout = Math.max(1, Math.min(1000, deadline - Date.now()));
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        listening = false;
+        log.info({ action: 'closed', unfinished: drain.size }, 'push listener closed');
+      })();
+      return closing;
+    },
+  };
+  return listener;
+};
