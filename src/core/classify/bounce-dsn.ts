@@ -63,6 +63,14 @@ function groups(text: string): Group[] {
   return out;
 }
 
+/** Class-only status when the report gives no code at all. */
+function statusFromAction(action: string | null): string | null {
+  if (action === 'failed' || action === 'expired') return '5.0.0';
+  if (action === 'delayed') return '4.0.0';
+  if (action === 'delivered' || action === 'relayed' || action === 'expanded') return '2.0.0';
+  return null;
+}
+
 /** Recipients of a delivery-status text, in report order. */
 export function parseDsnRecipients(text: string): BouncedRecipient[] {
   const out: BouncedRecipient[] = [];
@@ -72,7 +80,7 @@ export function parseDsnRecipients(text: string): BouncedRecipient[] {
     if (!recipient) continue;
     const diagText = g.diagnostic?.replace(/^\s*(?:smtp|x-[\w-]+|unix|x\.400)\s*;\s*/i, '') ?? null;
     const replyCode = diagText ? findReplyCode(diagText) : null;
-    const status = resolveStatus(g.status, diagText, replyCode);
+    const status = resolveStatus(g.status, diagText, replyCode) ?? statusFromAction(g.action);
     const key = `${recipient}|${g.action ?? ''}`;
     if (seen.has(key)) continue;
     seen.add(key);

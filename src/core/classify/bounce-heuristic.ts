@@ -9,7 +9,7 @@
  */
 import type { BouncedRecipient } from './types.js';
 import { cleanAddress, parseDsnRecipients } from './bounce-dsn.js';
-import { findEnhanced, findReplyCode, statusClass, TRANSIENT_TEXT } from './status.js';
+import { EXPIRED_TEXT, findEnhanced, findReplyCode, statusClass, TRANSIENT_TEXT } from './status.js';
 
 const MAX_TEXT = 64 * 1024;
 const MAX_RECIPIENTS = 100;
@@ -202,40 +202,61 @@ function findRecipients(notice: string, ctx: HeuristicContext): { list: string[]
   return { list: orig.slice(0, MAX_RECIPIENTS), how: 'original message To' };
 }
 
-function statusOf(
-  segment: string,
-  whole: string,
-): { status: string | null; replyCode: string | null; diagnostic: string | null; inferred: boolean } {
+interface FoundStatus {
+  status: string | null;
+  replyCode: string | null;
+  diagnostic: string | null;
+  inferred: boolean;
+}
+
+const squash = (text: string): string | null => text.trim().replace(/\s+/g, ' ').slice(0, 1000) || null;
+
+/**
+ * Status of one recipient from the text before it on its line (`lead`), the text up to the next
+ * recipient (`segment`) and the whole notice (fallback).
+ */
+function statusOf(lead: string, segment: string, whole: string): FoundStatus {
+  // Sendmail transcripts put the recipient's own code before it: `554 <a@b>... reason`.
+  const own = /^[ \t]*([245]\d\d)[ -]<?$/.exec(lead)?.[1];
+  const firstLine = segment.split('\n')[0] ?? '';
+  if (own && !findEnhanced(firstLine)) {
+    return {
+      status: `${own[0]}.0.0`,
+      replyCode: own,
+      diagnostic: squash(firstLine.replace(/^[.>\s]+/, '')),
+      inferred: true,
+    };
+  }
   for (const text of [segment, whole]) {
     const enhanced = findEnhanced(text);
     const replyCode = findReplyCode(text);
     if (enhanced || replyCode) {
       const cls = statusClass(enhanced) ?? statusClass(replyCode);
-      const status = enhanced ?? `${cls ?? '5'}.0.0`;
       return {
-        status,
+        status: enhanced ?? `${cls ?? '5'}.0.0`,
         replyCode,
-        diagnostic: segment.trim().replace(/\s+/g, ' ').slice(0, 1000) || null,
+        diagnostic: squash(segment),
         inferred: !enhanced,
       };
     }
+    // Queue expiry after temporary failures: RFC 3463 X.4.7 with the temporary class.
+    if (text === segment && EXPIRED_TEXT.test(segment))
+      return { status: '4.4.7', replyCode: null, diagnostic: squash(segment), inferred: true };
   }
   const cls = TRANSIENT_TEXT.test(whole) ? '4' : '5';
-  return {
-    status: `${cls}.0.0`,
-    replyCode: null,
-    diagnostic: segment.trim().replace(/\s+/g, ' ').slice(0, 1000) || null,
-    inferred: true,
-  };
+  return { status: `${cls}.0.0`, replyCode: null, diagnostic: squash(segment), inferred: true };
 }
 
 /** Text-bounce verdict from decoded notice text; null when nothing bounce-like is found. */
 export function parseTextBounce(text: string, ctx: HeuristicContext): HeuristicResult | null {
   const notice = noticeText(text);
   const reasons: string[] = [];
-  // Inline DSN fields (some MTAs put them in text/plain).
-  if (/^(?:final|original)-recipient:/im.test(notice)) {
-    const inline = parseDsnRecipients(notice.replace(/^[ \t]+(?=[\w-]+:)/gm, ''));
+  // Inline DSN fields (some MTAs, or a forwarded bounce, put them in text/plain).
+  const fieldsAt = text.search(/^[ \t]*(?:final|original)-recipient:/im);
+  if (fieldsAt >= 0 && fieldsAt < MAX_TEXT) {
+    const inline = parseDsnRecipients(
+      text.slice(fieldsAt, fieldsAt + MAX_TEXT).replace(/^[ \t]+(?=[\w-]+:)/gm, ''),
+    );
     if (inline.length > 0) return { recipients: inline, reasons: ['inline DSN fields'] };
   }
   const worded = hasBounceWording(notice);
@@ -253,7 +274,8 @@ export function parseTextBounce(text: string, ctx: HeuristicContext): HeuristicR
     let end = notice.length;
     for (const p of positions) if (p > at && p < end) end = p;
     const segment = at >= 0 ? notice.slice(at + recipient.length, end) : '';
-    const s = statusOf(segment, notice);
+    const lead = at >= 0 ? notice.slice(notice.lastIndexOf('\n', at) + 1, at) : '';
+    const s = statusOf(lead, segment, notice);
     if (s.inferred) reasons.push(`status inferred for ${recipient}`);
     const action = statusClass(s.status) === '4' ? 'delayed' : 'failed';
     return { recipient, action, status: s.status, replyCode: s.replyCode, diagnostic: s.diagnostic };

@@ -6,7 +6,7 @@ import { evaluate, exactCount, rates } from './sisimai-eval.js';
  * Print the table: npx vitest run test/unit/core/classify/sisimai-agreement.test.ts
  * (CLASSIFY_DEBUG=1 also lists the disagreeing rows).
  */
-const FLOOR = { recipient: 97, statusClass: 95 };
+const FLOOR = { recipient: 97, statusClass: 96 };
 
 describe('agreement with go-sisimai expected results', () => {
   it('meets the recipient and status-class floors', () => {
