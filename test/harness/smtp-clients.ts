@@ -9,7 +9,7 @@ import { connect, type Socket } from 'node:net';
 import { createApp, type App } from '../../src/app.js';
 import { join } from 'node:path';
 import { mkdtemp } from 'node:fs/promises';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
 import { run, type RunResult } from './exec.js';
 import { startPushListener } from '../../src/sources/smtp/index.js';
@@ -191,8 +191,12 @@ export interface SmtpBed {
 }
 
 /** Starts app + listener; `push` is merged into the push config (listen defaults to a random port). */
-export async function startSmtpBed(push: Record<string, unknown> = {}, routes?: unknown[]): Promise<SmtpBed> {
-  const dir = await mkdtemp(join(tmpdir(), 'mi-smtp-'));
+export async function startSmtpBed(
+  push: Record<string, unknown> = {},
+  opts: { routes?: unknown[]; log?: Logger; dir?: string } = {},
+): Promise<SmtpBed> {
+  const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'mi-smtp-')));
+  const routes = opts.routes;
   const config = validateConfig({
     store: { sqlite: join(dir, 'db.sqlite'), spool: join(dir, 'spool'), attachments: join(dir, 'att') },
     push: { listen: '127.0.0.1:0', hostname: 'mx.test', domains: ['example.test'], ...push },
@@ -214,7 +218,7 @@ export async function startSmtpBed(push: Record<string, unknown> = {}, routes?: 
       return Promise.resolve();
     },
   };
-  const log = pino({ level: process.env.TEST_LOG ?? 'silent' });
+  const log = opts.log ?? pino({ level: process.env.TEST_LOG ?? 'silent' });
   const app = createApp(config, dir, log, { handlers: new Map([['capture', capture]]) });
   app.pipeline.start();
   const listener = await startPushListener({
