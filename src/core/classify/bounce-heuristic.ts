@@ -277,7 +277,8 @@ export function parseTextBounce(text: string, ctx: HeuristicContext): HeuristicR
     const lead = at >= 0 ? notice.slice(notice.lastIndexOf('\n', at) + 1, at) : '';
     const s = statusOf(lead, segment, notice);
     if (s.inferred) reasons.push(`status inferred for ${recipient}`);
-    const action = statusClass(s.status) === '4' ? 'delayed' : 'failed';
+    // Queue expiry is final (the message came back) even though its status class is 4.
+    const action = statusClass(s.status) === '4' && !EXPIRED_TEXT.test(segment) ? 'delayed' : 'failed';
     return { recipient, action, status: s.status, replyCode: s.replyCode, diagnostic: s.diagnostic };
   });
   return { recipients, reasons };

@@ -196,6 +196,21 @@ recipients. This is a permanent error. The following address(es) failed:
     ]);
   });
 
+  it('Exim queue expiry is a final failure with a temporary-class status', () => {
+    const c = classify(
+      msg(
+        'From: Mail Delivery System <Mailer-Daemon@mx.example.net>\nSubject: Mail delivery failed\nX-Failed-Recipients: bob@example.net',
+        'This message was created automatically by mail delivery software.\n\nThe following address(es) failed:\n\n  bob@example.net\n    retry timeout exceeded\n',
+      ),
+    );
+    expect(c.bounce).toMatchObject({ bounce: true, hard: true });
+    expect(c.bounce.recipients[0]).toMatchObject({
+      recipient: 'bob@example.net',
+      action: 'failed',
+      status: '4.4.7',
+    });
+  });
+
   it('Amazon SES notification', () => {
     const json = JSON.stringify({
       notificationType: 'Bounce',
