@@ -41,6 +41,7 @@ default_login_user = dovenull
 disable_plaintext_auth = no
 auth_mechanisms = plain login apop
 auth_verbose = yes
+auth_failure_delay = 0
 ssl = yes
 ssl_cert = <${c.certFile}
 ssl_key = <${c.keyFile}
@@ -85,6 +86,12 @@ service pop3-login {
     address = 127.0.0.1
     port = ${c.ports.pop3s}
     ssl = yes
+  }
+}
+# No anvil auth penalty: one failed-login test must not slow down every later login from 127.0.0.1.
+service anvil {
+  unix_listener anvil-auth-penalty {
+    mode = 0
   }
 }
 service lmtp {

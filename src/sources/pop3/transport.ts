@@ -22,16 +22,16 @@ function tlsOptions(host: string, o: Pop3TlsOptions): ConnectionOptions {
   return opts;
 }
 
-function settle<T extends Socket>(sock: T, event: string, timeoutMs: number, what: string): Promise<T> {
+function settle<T extends Socket>(sock: T, event: string, timeoutMs: number, command: string): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       sock.destroy();
-      reject(new Pop3Error('TIMEOUT', `${what} timed out after ${timeoutMs} ms`, true));
+      reject(new Pop3Error('TIMEOUT', `${command} timed out after ${timeoutMs} ms`, true, { command }));
     }, timeoutMs);
     const onError = (err: Error): void => {
       clearTimeout(timer);
       sock.destroy();
-      reject(classifySocketError(err, what));
+      reject(classifySocketError(err, command));
     };
     sock.once('error', onError);
     sock.once(event, () => {
@@ -52,10 +52,10 @@ export async function openSocket(
 ): Promise<Socket> {
   if (implicitTls) {
     const sock = tlsConnect({ ...tlsOptions(host, tls), port });
-    return settle(sock, 'secureConnect', timeoutMs, 'TLS connect');
+    return settle(sock, 'secureConnect', timeoutMs, 'CONNECT');
   }
   const sock = netConnect({ host, port });
-  return settle(sock, 'connect', timeoutMs, 'connect');
+  return settle(sock, 'connect', timeoutMs, 'CONNECT');
 }
 
 /** Wraps a connected socket in TLS (after STLS +OK). */
@@ -66,5 +66,5 @@ export async function upgradeSocket(
   timeoutMs: number,
 ): Promise<TLSSocket> {
   const sock = tlsConnect({ ...tlsOptions(host, tls), socket });
-  return settle(sock, 'secureConnect', timeoutMs, 'STLS handshake');
+  return settle(sock, 'secureConnect', timeoutMs, 'STLS');
 }
