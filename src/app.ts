@@ -2,6 +2,7 @@
  * Wires the core from a config: store, spool, intake, pipeline, handlers. Sources and the push
  * listener plug into `intake` and `pipeline.onOutcome`.
  */
+import { createReadStream } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { classify } from './core/classify/index.js';
@@ -14,6 +15,8 @@ import type { Handler } from './handlers/types.js';
 import { openSqliteStore } from './store/sqlite/store.js';
 import { Spool } from './store/spool.js';
 import type { Store } from './store/types.js';
+
+const STREAM_PARSE_ABOVE = 1024 * 1024;
 
 export interface App {
   config: Config;
@@ -41,7 +44,9 @@ export function createApp(
   const pipeline = new Pipeline({
     store,
     readRaw: (row) => spool.read(row.spoolPath),
-    parse: parseMessage,
+    // Big messages are parsed from the spool file in 64 KiB chunks rather than as one huge chunk.
+    parse: (raw, limits, key, row) =>
+      parseMessage(raw.length > STREAM_PARSE_ABOVE ? createReadStream(row.spoolPath) : raw, limits, key),
     classify: (raw) => classify(raw),
     stripReply: p.stripReplies ? stripReplyOf : undefined,
     routes: config.routes,

@@ -3,6 +3,7 @@
  * mailintake command line. One file per command's logic; this file parses argv and maps errors
  * to exit codes.
  */
+import './env.js';
 import { parseArgs } from 'node:util';
 import { createApp } from '../app.js';
 import { ConfigError } from '../core/errors.js';

@@ -70,23 +70,28 @@ export interface ReplayReport {
 export async function replay(
   app: App,
   items: ReplayItem[],
-  opts: { again?: boolean } = {},
+  opts: { again?: boolean; concurrency?: number } = {},
 ): Promise<ReplayReport> {
   const suffix = opts.again ? `@${Date.now()}` : '';
   let added = 0;
   let known = 0;
-  for (const it of items) {
-    const positionKey = `replay:${it.key}${suffix}`;
-    if (app.intake.known(positionKey)) {
-      known++;
-      continue;
+  // Several receives in flight let the spool and the ledger group their fsyncs.
+  const queue = [...items];
+  const worker = async () => {
+    for (let it = queue.shift(); it; it = queue.shift()) {
+      const positionKey = `replay:${it.key}${suffix}`;
+      if (app.intake.known(positionKey)) {
+        known++;
+        continue;
+      }
+      const raw = await it.load();
+      await app.intake.receive(raw, {
+        envelope: { mailFrom: null, rcptTo: [] },
+        source: { kind: 'replay', source: 'replay', positionKey },
+      });
+      added++;
     }
-    const raw = await it.load();
-    await app.intake.receive(raw, {
-      envelope: { mailFrom: null, rcptTo: [] },
-      source: { kind: 'replay', source: 'replay', positionKey },
-    });
-    added++;
-  }
+  };
+  await Promise.all(Array.from({ length: opts.concurrency ?? 16 }, worker));
   return { total: items.length, added, known };
 }

@@ -5,7 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { Spool, SpooledFile } from '../store/spool.js';
-import type { InsertResult, Store } from '../store/types.js';
+import type { InsertResult, NewLedgerRow, Store } from '../store/types.js';
 import { contentKeyOf, type Envelope, type SourceRef } from './message.js';
 
 export interface IntakeRequest {
@@ -21,6 +21,11 @@ export interface IntakeResult extends InsertResult {
 
 export class Intake {
   private readonly listeners = new Set<() => void>();
+  private readonly queue: Array<{
+    row: NewLedgerRow;
+    resolve: (r: IntakeResult) => void;
+    reject: (e: Error) => void;
+  }> = [];
 
   constructor(
     readonly store: Store,
@@ -61,24 +66,42 @@ export class Intake {
     return this.commit(file, req);
   }
 
-  private commit(file: SpooledFile, req: IntakeRequest): IntakeResult {
+  /** Queues the ledger insert; all inserts queued in one turn of the event loop are committed
+   * together with one fsync (group commit), then each caller resolves. */
+  private commit(file: SpooledFile, req: IntakeRequest): Promise<IntakeResult> {
     const key = contentKeyOf(file.head, file.sha256);
-    const res = this.store.insertReceived(
-      {
-        positionKey: req.source.positionKey,
-        sourceKind: req.source.kind,
-        source: req.source.source,
-        contentKey: key.key,
-        messageId: key.messageId,
-        sha256: file.sha256,
-        size: file.size,
-        spoolPath: file.path,
-        envelope: req.envelope,
-        receivedAt: (req.receivedAt ?? new Date()).getTime(),
-      },
-      Date.now(),
-    );
-    if (res.created) for (const fn of this.listeners) fn();
-    return { ...res, known: false };
+    const row: NewLedgerRow = {
+      positionKey: req.source.positionKey,
+      sourceKind: req.source.kind,
+      source: req.source.source,
+      contentKey: key.key,
+      messageId: key.messageId,
+      sha256: file.sha256,
+      size: file.size,
+      spoolPath: file.path,
+      envelope: req.envelope,
+      receivedAt: (req.receivedAt ?? new Date()).getTime(),
+    };
+    return new Promise<IntakeResult>((resolve, reject) => {
+      this.queue.push({ row, resolve, reject });
+      if (this.queue.length === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    const batch = this.queue.splice(0);
+    if (!batch.length) return;
+    let results: InsertResult[];
+    try {
+      results = this.store.insertMany(
+        batch.map((b) => b.row),
+        Date.now(),
+      );
+    } catch (err) {
+      for (const b of batch) b.reject(err as Error);
+      return;
+    }
+    batch.forEach((b, i) => b.resolve({ ...results[i]!, known: false }));
+    if (results.some((r) => r.created)) for (const fn of this.listeners) fn();
   }
 }

@@ -15,7 +15,7 @@ import { route, type RouteMatch, type RouteSpec } from './router.js';
 export interface PipelineDeps {
   store: Store;
   readRaw: (row: LedgerRow) => Promise<Buffer>;
-  parse: (raw: Buffer, limits: ParseLimits, key: string) => Promise<ParsedMessage>;
+  parse: (raw: Buffer, limits: ParseLimits, key: string, row: LedgerRow) => Promise<ParsedMessage>;
   classify: (raw: Buffer) => Classification;
   stripReply?: ((p: ParsedMessage) => MessageContext['strippedReply']) | undefined;
   routes: readonly RouteSpec[];
@@ -186,7 +186,7 @@ export class Pipeline {
     let parsed: ParsedMessage;
     let classification: Classification;
     try {
-      parsed = await this.d.parse(raw, this.d.limits, String(row.id));
+      parsed = await this.d.parse(raw, this.d.limits, String(row.id), row);
       classification = this.d.classify(raw);
     } catch (err) {
       return this.fail(row, classifyFailure(err), null, attempt);

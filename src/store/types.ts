@@ -73,6 +73,10 @@ export interface Store {
   /** Inserts a received row (idempotent on position key). A content-key duplicate of a row that is
    * not dead gets status `skipped` (reason duplicate) and `duplicateOf` set. */
   insertReceived(row: NewLedgerRow, now: number): InsertResult;
+  /** The same for a batch, durable with one commit (group commit of concurrent receivers). */
+  insertMany(rows: NewLedgerRow[], now: number): InsertResult[];
+  /** Makes every earlier change durable (the barrier before anything is acknowledged). */
+  sync(): void;
   get(id: number): LedgerRow | undefined;
   getByPosition(positionKey: string): LedgerRow | undefined;
   /** Claims up to `limit` due rows (received, or failed with nextAttemptAt <= now), marks them processing. */
@@ -95,7 +99,7 @@ export interface Store {
     },
     now: number,
   ): void;
-  /** Rows of a source whose outcome is final but not yet settled on the server. */
+  /** Rows of a source whose outcome is final but not yet settled on the server (after a sync()). */
   unsettled(source: string, limit: number): LedgerRow[];
   markSettled(id: number, action: string, now: number): void;
   /** Puts dead rows (one id, or all when id is undefined) back to `received` for another go. */

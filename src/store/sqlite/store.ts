@@ -1,6 +1,8 @@
 /**
- * SQLite store (better-sqlite3, WAL, synchronous=FULL so a committed row survives power loss).
- * One writer process per database file.
+ * SQLite store (better-sqlite3, WAL). Routine transitions commit with synchronous=NORMAL (safe
+ * against process crashes: the WAL is in the OS cache); the transitions a server acknowledgement
+ * depends on (a message received, the outcomes read before settling) go through a FULL commit,
+ * which fsyncs the WAL and with it every earlier commit. One writer process per database file.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
@@ -69,7 +71,7 @@ export function openSqliteStore(path: string): SqliteStore {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
+  db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
   const version = db.pragma('user_version', { simple: true }) as number;
@@ -133,21 +135,44 @@ export class SqliteStore implements Store {
   }
 
   insertReceived(row: NewLedgerRow, now: number): InsertResult {
-    return this.db.transaction((): InsertResult => {
-      const existing = this.s.byPos.get(row.positionKey) as RawRow | undefined;
-      if (existing) return { row: toRow(existing), created: false };
-      const dup = this.s.liveByContent.get(row.contentKey) as { id: number } | undefined;
-      const info = this.s.insert.run({
-        ...row,
-        envelope: JSON.stringify(row.envelope),
-        status: dup ? 'skipped' : 'received',
-        reason: dup ? `duplicate of #${dup.id}` : null,
-        duplicateOf: dup?.id ?? null,
-        now,
-      });
-      const created = this.s.byId.get(info.lastInsertRowid) as RawRow;
-      return { row: toRow(created), created: true };
-    })();
+    const [r] = this.insertMany([row], now);
+    return r!;
+  }
+
+  /** Inserts a batch in one transaction with one WAL fsync (group commit). */
+  insertMany(rows: NewLedgerRow[], now: number): InsertResult[] {
+    return this.durably(() => rows.map((row) => this.insertOne(row, now)));
+  }
+
+  private insertOne(row: NewLedgerRow, now: number): InsertResult {
+    const existing = this.s.byPos.get(row.positionKey) as RawRow | undefined;
+    if (existing) return { row: toRow(existing), created: false };
+    const dup = this.s.liveByContent.get(row.contentKey) as { id: number } | undefined;
+    const info = this.s.insert.run({
+      ...row,
+      envelope: JSON.stringify(row.envelope),
+      status: dup ? 'skipped' : 'received',
+      reason: dup ? `duplicate of #${dup.id}` : null,
+      duplicateOf: dup?.id ?? null,
+      now,
+    });
+    const created = this.s.byId.get(info.lastInsertRowid) as RawRow;
+    return { row: toRow(created), created: true };
+  }
+
+  /** Runs fn in a transaction committed with synchronous=FULL (fsync of the WAL). */
+  private durably<T>(fn: () => T): T {
+    this.db.pragma('synchronous = FULL');
+    try {
+      return this.db.transaction(fn)();
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
+  }
+
+  /** Makes every earlier commit durable (one WAL fsync). */
+  sync(): void {
+    this.durably(() => this.s.setState.run('_store', 'sync', String(Date.now())));
   }
 
   get(id: number): LedgerRow | undefined {
@@ -204,6 +229,8 @@ export class SqliteStore implements Store {
   }
 
   unsettled(source: string, limit: number): LedgerRow[] {
+    // Outcomes read here are about to be acknowledged on a server: make them durable first.
+    this.sync();
     return (this.s.unsettled.all(source, limit) as RawRow[]).map(toRow);
   }
 
