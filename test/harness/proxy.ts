@@ -40,8 +40,9 @@ export async function startProxy(opts: { targetHost: string; targetPort: number 
   const forward = (pipe: Pipe, to: Socket, data: Buffer): void => {
     if (mode === 'stall') {
       pipe.held.push({ to, data });
-    } else if (mode === 'slow') {
-      trickle(to, data, slow);
+    } else if (mode === 'slow' || pendingTrickles.has(to)) {
+      // Data behind a still-trickling chunk must not overtake it, even after switching to 'pass'.
+      trickle(to, data, mode === 'slow' ? slow : { chunkSize: data.length, delayMs: 0 });
     } else if (!to.destroyed) {
       to.write(data);
     }
@@ -104,6 +105,7 @@ export async function startProxy(opts: { targetHost: string; targetPort: number 
 }
 
 const chains = new WeakMap<Socket, Promise<void>>();
+const pendingTrickles = new Map<Socket, number>();
 
 /** Forwards data in small timed pieces, keeping order with earlier trickled data to the same socket. */
 function trickle(to: Socket, data: Buffer, o: Required<ProxyModeOptions>): void {
@@ -113,5 +115,11 @@ function trickle(to: Socket, data: Buffer, o: Required<ProxyModeOptions>): void 
       await new Promise((resolve) => setTimeout(resolve, o.delayMs));
     }
   };
-  chains.set(to, (chains.get(to) ?? Promise.resolve()).then(send));
+  pendingTrickles.set(to, (pendingTrickles.get(to) ?? 0) + 1);
+  const done = (): void => {
+    const left = (pendingTrickles.get(to) ?? 1) - 1;
+    if (left > 0) pendingTrickles.set(to, left);
+    else pendingTrickles.delete(to);
+  };
+  chains.set(to, (chains.get(to) ?? Promise.resolve()).then(send).finally(done));
 }

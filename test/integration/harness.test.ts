@@ -94,6 +94,17 @@ describe('proxy harness', () => {
     sock.write('hello');
     expect(await readUntil(sock, (s) => s === 'hello')).toBe('hello');
     await waitFor(() => proxy.connections() === 1, { what: 'one connection' });
+    let echoed = '';
+    sock.on('data', (d: Buffer) => (echoed += d.toString('latin1')));
+    proxy.setMode('slow', { chunkSize: 1, delayMs: 1 });
+    sock.write('slow-');
+    proxy.setMode('pass');
+    sock.write('fast');
+    await waitFor(() => echoed === 'slow-fast', { what: 'ordered echo across slow → pass' });
+    proxy.setMode('stall');
+    sock.write('held');
+    proxy.setMode('pass');
+    await waitFor(() => echoed === 'slow-fastheld', { what: 'held bytes flushed on pass' });
     proxy.cutAll();
     await waitFor(() => closed, { what: 'client closed by cut' });
     expect(proxy.connections()).toBe(0);

@@ -67,6 +67,8 @@ export function classifyErrResponse(command: string, text: string): Pop3Error {
       return new Pop3Error('AUTH', msg, false, extra);
     default:
       if (AUTH_COMMANDS.has(command)) return new Pop3Error('AUTH', msg, false, extra);
+      // A server refusing the session up front (busy, maintenance) is worth another try later.
+      if (command === 'GREETING') return new Pop3Error('ERR', msg, true, extra);
       return new Pop3Error('ERR', msg, false, extra);
   }
 }

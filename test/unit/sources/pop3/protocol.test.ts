@@ -37,6 +37,7 @@ describe('POP3 error classification', () => {
     ['PASS', ' [AUTH] Authentication failed.', 'AUTH', false],
     ['PASS', ' nope', 'AUTH', false],
     ['RETR', ' no such message', 'ERR', false],
+    ['GREETING', ' server busy', 'ERR', true],
   ])('%s -ERR%s → %s', (cmd, text, code, retryable) => {
     const e = classifyErrResponse(cmd, text);
     expect(e).toMatchObject({ code, retryable, command: cmd });
