@@ -52,6 +52,12 @@ export const DEFAULT_TUNING: ClientTuning = {
   greetingTimeoutMs: 16_000,
 };
 
+/** imapflow logs every NO reply at warn; keep only its errors, never more than the parent logs. */
+function quietChild(log: Logger): Logger {
+  const level = log.levelVal > log.levels.values.error! ? log.level : 'error';
+  return log.child({ mod: 'imapflow' }, { level });
+}
+
 export function clientOptions(
   cfg: ImapConfig,
   creds: Credentials,
@@ -71,7 +77,7 @@ export function clientOptions(
     doSTARTTLS: !cfg.secure && cfg.starttls,
     tls,
     auth: creds,
-    logger: log.child({ mod: 'imapflow' }, { level: 'warn' }),
+    logger: quietChild(log),
     logRaw: false,
     socketTimeout: cfg.socketTimeout,
     maxIdleTime: cfg.idleRestart,

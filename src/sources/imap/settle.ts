@@ -83,6 +83,8 @@ export async function settleRows(
     try {
       const lock = await client.getMailboxLock(mailbox);
       try {
+        // Collect pending EXPUNGE/EXISTS first, so UIDs removed by other sessions are not seen as present.
+        await client.noop();
         const mb = client.mailbox as MailboxObject;
         const uv = String(mb.uidValidity);
         const live = items.filter((it) => {

@@ -33,6 +33,8 @@ export interface RigOptions {
   /** Make the handler fail permanently for messages whose raw text contains this marker. */
   failMarker?: string;
   log?: Logger;
+  /** The handler waits for this before returning. */
+  gate?: Promise<void>;
   /** Start the long-lived part (IDLE). Default true. */
   start?: boolean;
 }
@@ -82,10 +84,10 @@ export async function makeRig(dc: Dovecot, user: DovecotUser, o: RigOptions = {}
     handle(msg) {
       calls.set(msg.sha256, (calls.get(msg.sha256) ?? 0) + 1);
       if (!firstCall.has(msg.sha256)) firstCall.set(msg.sha256, Date.now());
-      if (o.failMarker && msg.raw.includes(o.failMarker)) {
-        return Promise.reject(new PermanentError('fail marker'));
-      }
-      return Promise.resolve();
+      const fail = o.failMarker !== undefined && msg.raw.includes(o.failMarker);
+      return (o.gate ?? Promise.resolve()).then(() => {
+        if (fail) throw new PermanentError('fail marker');
+      });
     },
   };
   const log = o.log ?? pino({ level: process.env.TEST_LOG ?? 'silent' });
