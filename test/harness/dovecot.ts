@@ -276,8 +276,13 @@ export async function startDovecot(opts: { users?: DovecotUser[] } = {}): Promis
     },
   };
 
-  await start();
-  for (const u of opts.users ?? []) await handle.addUser(u.user, u.password);
+  try {
+    await start();
+    for (const u of opts.users ?? []) await handle.addUser(u.user, u.password);
+  } catch (err) {
+    await handle.close().catch(() => undefined);
+    throw err;
+  }
   return handle;
 }
 

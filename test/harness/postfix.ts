@@ -100,7 +100,11 @@ smtp_connect_timeout = 5s
     return text.split('\n').slice(-lines).join('\n');
   };
   const started = await run('postfix', ['-c', etc, 'start']);
-  if (started.code !== 0) throw new Error(`postfix start failed: ${started.stderr} ${await logTail()}`);
+  if (started.code !== 0) {
+    const why = `postfix start failed: ${started.stderr} ${await logTail()}`;
+    await rm(dir, { recursive: true, force: true });
+    throw new Error(why);
+  }
   let running = true;
   const stop = async (): Promise<void> => {
     if (!running) return;
