@@ -3,11 +3,16 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
+const made = new Set<string>();
+
 export async function writeFileAtomic(path: string, data: Buffer | string, tmpDir?: string): Promise<void> {
   const dir = dirname(path);
   const tdir = tmpDir ?? dir;
-  await mkdir(tdir, { recursive: true });
-  await mkdir(dir, { recursive: true });
+  for (const d of tdir === dir ? [dir] : [tdir, dir]) {
+    if (made.has(d)) continue;
+    await mkdir(d, { recursive: true });
+    made.add(d);
+  }
   const tmp = join(tdir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
   const fh = await open(tmp, 'w', 0o640);
   try {

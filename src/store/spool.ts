@@ -23,6 +23,7 @@ const HEAD_BYTES = 64 * 1024;
 
 export class Spool {
   private readonly pendingDirSync = new Map<string, Promise<void>>();
+  private readonly made = new Set<string>();
 
   constructor(readonly dir: string) {
     mkdirSync(dir, { recursive: true });
@@ -31,7 +32,10 @@ export class Spool {
   private async target(): Promise<{ dir: string; path: string }> {
     const day = new Date().toISOString().slice(0, 10);
     const dir = join(this.dir, day);
-    await mkdir(dir, { recursive: true });
+    if (!this.made.has(dir)) {
+      await mkdir(dir, { recursive: true });
+      this.made.add(dir);
+    }
     const name = `${Date.now().toString(36)}-${randomBytes(8).toString('hex')}.eml`;
     return { dir, path: join(dir, name) };
   }

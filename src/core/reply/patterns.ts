@@ -149,10 +149,19 @@ export const QUOTE_RE = /^\s*(?:>|[A-Za-z]{1,12}>(?:\s|$))/;
 export const FENCE_RE = /^\s*(?:```|~~~)/;
 
 /** Test a (capped, joined) line against the attribution and forward patterns. */
+/** A keyword at least one forward pattern needs. */
+const FORWARD_HINT = /--|forwarded|d[ée]but|anfang|inicio/i;
+/** A keyword at least one attribution pattern needs (keep in sync with ATTRIBUTION_PATTERNS). */
+const ATTRIBUTION_HINT =
+  /wrote|writes|said|schrieb|geschrieben|[ée]crit|escribi|scritto|schreef|geschreven|escreveu|napisa|напис|пише|skrev|kirjoitti|írta|写道|寫道|のメッセージ|書きました|posted by|>\s*:\s*$|^(?:19|20)\d\d[-/]/i;
+
 export function matchAttribution(line: string): string | null {
   const s = line.replace(/^[\s>*\-–]+/, '').trimEnd();
   if (s.length === 0) return null;
-  for (const p of FORWARD_PATTERNS) if (p.re.test(line)) return p.name;
+  if (FORWARD_HINT.test(line)) for (const p of FORWARD_PATTERNS) if (p.re.test(line)) return p.name;
+  // Hot path: every line of every message comes here; skip the pattern list unless a keyword
+  // that every attribution pattern needs is present.
+  if (!ATTRIBUTION_HINT.test(s)) return null;
   for (const p of ATTRIBUTION_PATTERNS) {
     if (!p.re.test(s)) continue;
     if (!NO_DATE_NEEDED.has(p.name) && !DATE_OR_TIME.test(s)) continue;

@@ -99,8 +99,9 @@ export class SqliteStore implements Store {
         spool_path, envelope, received_at, status, reason, duplicate_of, updated_at)
         VALUES (@positionKey, @sourceKind, @source, @contentKey, @messageId, @sha256, @size, @spoolPath,
         @envelope, @receivedAt, @status, @reason, @duplicateOf, @now)`),
-      due: p(`SELECT * FROM messages WHERE (status = 'received') OR (status = 'failed' AND next_attempt_at <= ?)
-        ORDER BY id LIMIT ?`),
+      dueReceived: p(`SELECT * FROM messages WHERE status = 'received' ORDER BY id LIMIT ?`),
+      dueFailed: p(`SELECT * FROM messages WHERE status = 'failed' AND next_attempt_at <= ?
+        ORDER BY next_attempt_at LIMIT ?`),
       setProcessing: p(`UPDATE messages SET status = 'processing', updated_at = ? WHERE id = ?`),
       nextDue: p(`SELECT MIN(next_attempt_at) AS t FROM messages WHERE status = 'failed'`),
       requeue: p(`UPDATE messages SET status = 'received', updated_at = ? WHERE status = 'processing'`),
@@ -187,7 +188,9 @@ export class SqliteStore implements Store {
 
   claimDue(now: number, limit: number): LedgerRow[] {
     return this.db.transaction(() => {
-      const rows = (this.s.due.all(now, limit) as RawRow[]).map(toRow);
+      const raw = this.s.dueFailed.all(now, limit) as RawRow[];
+      if (raw.length < limit) raw.push(...(this.s.dueReceived.all(limit - raw.length) as RawRow[]));
+      const rows = raw.map(toRow);
       for (const r of rows) {
         this.s.setProcessing.run(now, r.id);
         r.status = 'processing';
