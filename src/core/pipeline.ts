@@ -35,6 +35,14 @@ export interface OutcomeEvent {
   reason: string | null;
 }
 
+export interface HandlerEvent {
+  handler: string;
+  route: string;
+  durationMs: number;
+  ok: boolean;
+  retryable: boolean | null;
+}
+
 export class Pipeline {
   private readonly now: () => number;
   private inFlight = new Map<number, Promise<void>>();
@@ -43,6 +51,7 @@ export class Pipeline {
   private pumping = false;
   private repump = false;
   private readonly listeners = new Set<(e: OutcomeEvent) => void>();
+  private readonly handlerListeners = new Set<(e: HandlerEvent) => void>();
   private readonly abort = new AbortController();
 
   constructor(private readonly d: PipelineDeps) {
@@ -52,6 +61,12 @@ export class Pipeline {
   onOutcome(fn: (e: OutcomeEvent) => void): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
+  }
+
+  /** Observes each handler invocation (for metrics). */
+  onHandler(fn: (e: HandlerEvent) => void): () => void {
+    this.handlerListeners.add(fn);
+    return () => this.handlerListeners.delete(fn);
   }
 
   /** Starts processing; rows left `processing` by a crashed process are resumed first. */
@@ -260,6 +275,7 @@ export class Pipeline {
     const handler = this.d.handlers.get(hname);
     const log = this.d.log.child({ id: msg.id, handler: hname, route: m.route.name });
     let verdict: FailureVerdict | null = null;
+    const started = performance.now();
     if (!handler) {
       verdict = { retryable: false, code: 'NO_HANDLER', reason: `handler ${hname} is not configured` };
     } else {
@@ -295,6 +311,15 @@ export class Pipeline {
       detail: verdict?.reason ?? null,
       at: this.now(),
     });
+    for (const fn of this.handlerListeners) {
+      fn({
+        handler: hname,
+        route: m.route.name,
+        durationMs: performance.now() - started,
+        ok: !verdict,
+        retryable: verdict ? verdict.retryable : null,
+      });
+    }
     if (verdict)
       log.warn(
         {

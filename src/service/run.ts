@@ -7,6 +7,9 @@ import type { App } from '../app.js';
 import { cronLogger } from '../log.js';
 import { createSource } from '../sources/registry.js';
 import type { Source, SourceHealth } from '../sources/types.js';
+import { cronPeriodMs, judge, type SourceVerdict } from './health.js';
+import { startHttp, type HttpEndpoint } from './http.js';
+import { createMetrics, type Metrics } from './metrics.js';
 import { outcomeWaiter } from './outcomes.js';
 import type { PushListener, StartPushListener } from './push-contract.js';
 
@@ -19,6 +22,9 @@ export interface Service {
   sources: Source[];
   push: PushListener | null;
   health(): SourceHealth[];
+  /** Health with verdicts (what /healthz serves). */
+  verdicts(): SourceVerdict[];
+  http: HttpEndpoint | null;
   /** Graceful stop within the deadline. */
   stop(deadlineMs: number): Promise<void>;
   /** Resolves with the exit code for --once. */
@@ -64,11 +70,31 @@ export async function startService(app: App, opts: RunOptions): Promise<Service>
     log.info({ action: 'listening', host: a.host, port: a.port }, 'push listener ready');
   }
 
+  const startedAt = Date.now();
+  const health = () => [...sources.map((s) => s.health()), ...(push ? [push.health()] : [])];
+  const verdicts = () =>
+    health().map((h) => {
+      const sc = config.sources[h.name];
+      const window = sc
+        ? (sc.healthyWithin ?? 2 * cronPeriodMs(sc.schedule) + 60_000)
+        : Number.POSITIVE_INFINITY;
+      return judge(h, window, startedAt, Date.now());
+    });
+  let metrics: Metrics | null = null;
+  let http: HttpEndpoint | null = null;
+  if (config.http) {
+    metrics = createMetrics(app.store, app.pipeline, health);
+    http = await startHttp(config.http.listen, { metrics, health: verdicts, log });
+  }
+
   const tasks: ScheduledTask[] = [];
   let done: Promise<number>;
   if (opts.once) {
     done = (async () => {
       let failed = false;
+      const offDead = app.pipeline.onOutcome((e) => {
+        if (e.status === 'dead') failed = true;
+      });
       for (const s of sources) {
         try {
           const r = await s.runOnce();
@@ -79,6 +105,7 @@ export async function startService(app: App, opts: RunOptions): Promise<Service>
         }
       }
       await app.pipeline.idle();
+      offDead();
       return failed ? 1 : 0;
     })();
   } else {
@@ -103,7 +130,9 @@ export async function startService(app: App, opts: RunOptions): Promise<Service>
   return {
     sources,
     push,
-    health: () => [...sources.map((s) => s.health()), ...(push ? [push.health()] : [])],
+    health,
+    verdicts,
+    http,
     done,
     async stop(deadlineMs: number) {
       const deadline = Date.now() + deadlineMs;
@@ -115,6 +144,8 @@ export async function startService(app: App, opts: RunOptions): Promise<Service>
       ]);
       await Promise.race([app.pipeline.stop(), new Promise((r) => setTimeout(r, left()).unref())]);
       await app.pipeline.abortInFlight();
+      metrics?.close();
+      await http?.close();
     },
   };
 }
