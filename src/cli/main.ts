@@ -12,6 +12,7 @@ import { replay, replayItems } from './replay.js';
 import { printStatus } from './status.js';
 import { checkCommand } from './check.js';
 import { runCommand } from './run.js';
+import { openThreadMap } from '../store/sqlite/threads.js';
 
 const HELP: Record<string, string> = {
   '': `Usage: mailintake <command> [options]
@@ -22,6 +23,7 @@ Commands:
   status    counts by status, unsettled messages, recent dead letters with reasons
   retry     put a dead message (or all with --dead) back into the pipeline
   check     validate the configuration, log in to each source, list capabilities and folders
+  threads   remember (add) or look up (get) which ticket a sent Message-ID belongs to
 
 Common options:
   -c, --config FILE   configuration (default: config/mailintake.yaml, else config/example.yaml;
@@ -41,11 +43,16 @@ Each file is one message (Maildir tmp/ is skipped); *.mbox files are split (mbox
 Re-running skips what is already recorded and resumes unfinished work.
   --again   replay as new deliveries (already delivered content is recorded as a duplicate)
 Exit 1 when a replayed message ended dead.`,
-  status: `Usage: mailintake status [--json] [--dead N] [-c FILE]
+  status: `Usage: mailintake status [--json] [--recent N] [-c FILE]
 Counts by status, unsettled (pull sources), spool size and the N most recent dead letters (default 10).`,
   retry: `Usage: mailintake retry <id> | --dead [-c FILE]
 Puts a dead (or failed) message back; handlers that already succeeded are not called again.
 It is processed by the next \`run\` (or immediately when combined with a running worker).`,
+  threads: `Usage: mailintake threads add <message-id> <ticket> [-c FILE]
+       mailintake threads get <message-id> [-c FILE]
+Records the Message-ID of a notification your application sent, so that replies referring to it
+(In-Reply-To/References) reach the ticket through a ticket route's thread rule. get prints the
+ticket (exit 1 when unknown).`,
   check: `Usage: mailintake check [--offline] [-c FILE]
 Validates the configuration (errors name the field and the fix). Without --offline also logs in
 to every pull source and lists capabilities (IDLE, MOVE, UIDPLUS, CONDSTORE) and folders.`,
@@ -72,7 +79,8 @@ async function main(argv: string[]): Promise<number> {
       once: { type: 'boolean' },
       again: { type: 'boolean' },
       json: { type: 'boolean' },
-      dead: { type: 'string' },
+      dead: { type: 'boolean' },
+      recent: { type: 'string' },
       offline: { type: 'boolean' },
     },
     strict: true,
@@ -87,6 +95,7 @@ async function main(argv: string[]): Promise<number> {
     case 'run':
       return runCommand(values.config, { push: values.push === true, once: values.once === true });
   }
+  if (cmd === 'threads') return threadsCommand(values.config, positionals);
   const { loaded, log } = load(values.config);
   const app = createApp(loaded.config, loaded.baseDir, log);
   try {
@@ -102,10 +111,10 @@ async function main(argv: string[]): Promise<number> {
         return (counts.dead ?? 0) > 0 || (counts.failed ?? 0) > 0 ? EXIT.FAILURES : EXIT.OK;
       }
       case 'status':
-        printStatus(app.store, { json: values.json === true, dead: Number(values.dead ?? 10) });
+        printStatus(app.store, { json: values.json === true, dead: Number(values.recent ?? 10) });
         return EXIT.OK;
       case 'retry': {
-        const all = rest.includes('--dead') || values.dead !== undefined;
+        const all = values.dead === true;
         const id = positionals[0] === undefined ? undefined : Number(positionals[0]);
         if (!all && (id === undefined || !Number.isInteger(id)))
           throw new UsageError('retry needs a message id or --dead');
@@ -117,6 +126,30 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.USAGE;
   } finally {
     await app.close();
+  }
+}
+
+function threadsCommand(config: string | undefined, args: string[]): number {
+  const [sub, messageId, ticket, ...extra] = args;
+  const ok = (sub === 'add' && ticket !== undefined) || (sub === 'get' && ticket === undefined);
+  if (!ok || messageId === undefined || extra.length)
+    throw new UsageError('usage: threads add <message-id> <ticket> | threads get <message-id>');
+  const threads = openThreadMap(load(config).loaded.config.store.sqlite);
+  try {
+    if (sub === 'add') {
+      try {
+        threads.remember(messageId, ticket!);
+      } catch (err) {
+        throw new UsageError((err as Error).message);
+      }
+      process.stdout.write(`${JSON.stringify({ action: 'thread-remembered', messageId, ticket })}\n`);
+      return EXIT.OK;
+    }
+    const found = threads.lookup(messageId);
+    if (found !== undefined) process.stdout.write(`${found}\n`);
+    return found === undefined ? EXIT.FAILURES : EXIT.OK;
+  } finally {
+    threads.close();
   }
 }
 

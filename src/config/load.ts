@@ -23,8 +23,9 @@ type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
 function interpolate(value: Json, path: string, env: NodeJS.ProcessEnv, baseDir: string): Json {
   if (typeof value === 'string') {
     return value.replace(
-      /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g,
-      (_m, name: string, def?: string) => {
+      /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g,
+      (_m, name: string | undefined, def?: string) => {
+        if (name === undefined) return '${'; // "$${" stands for a literal "${"
         const v = env[name];
         if (v !== undefined && v !== '') return v;
         if (def !== undefined) return def;
