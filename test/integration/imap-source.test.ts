@@ -1,5 +1,7 @@
 // IMAP source against the harness Dovecot: first sync, IDLE pickup, settle actions verified on the
 // server, oversize policy, STARTTLS/TLS verification, check().
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDovecot, uniqueUser, type Dovecot, type DovecotUser } from '../harness/dovecot.js';
 import { waitFor } from '../harness/wait.js';
@@ -65,5 +67,25 @@ describe('imap source', () => {
     expect((await r.source.runOnce()).fetched).toBe(0);
     await dc.save(u.user, 'INBOX', message('new', 0));
     expect((await r.source.runOnce()).fetched).toBe(1);
+  });
+
+  it('a bad password backs off and never reaches the logs or health', async () => {
+    const u = await user();
+    let logged = '';
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        logged += chunk.toString('utf8');
+        cb();
+      },
+    });
+    const secret = `wrong-${u.password}-SECRET`;
+    const r = await rig(u, { imap: { password: secret }, log: pino({ level: 'trace' }, sink) });
+    await waitFor(() => r.source.health().backoffUntil !== null, { what: 'backoff after auth failure' });
+    const h = r.source.health();
+    expect(h.connected).toBe(false);
+    expect(h.lastError).toMatch(/auth/i);
+    expect(logged).toContain('connect failed');
+    expect(logged).not.toContain(secret);
+    expect(JSON.stringify(h)).not.toContain(secret);
   });
 });

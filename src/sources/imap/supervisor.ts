@@ -31,12 +31,15 @@ export class ImapUnavailableError extends MailintakeError {
   }
 }
 
+/** One-line error text for logs and health: code, message and the server's reply text (never
+ * the command, which could carry credentials). */
 export function errorText(err: unknown): string {
-  if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
-    return typeof code === 'string' ? `${code}: ${err.message}` : err.message;
-  }
-  return String(err);
+  if (!(err instanceof Error)) return String(err);
+  const e = err as Error & { code?: unknown; responseText?: unknown; authenticationFailed?: boolean };
+  const code = e.authenticationFailed ? 'AUTHENTICATIONFAILED' : typeof e.code === 'string' ? e.code : null;
+  const reply =
+    typeof e.responseText === 'string' && e.responseText ? ` (server: ${e.responseText.slice(0, 200)})` : '';
+  return `${code ? `${code}: ` : ''}${e.message}${reply}`;
 }
 
 export class Supervisor {
