@@ -4,6 +4,7 @@
  */
 import cron from 'node-cron';
 import { z } from 'zod';
+import { DEFAULT_SUBJECT_PATTERN, subjectRegex } from '../core/ticket-route.js';
 import { parseDuration, parseSize } from './units.js';
 
 const size = z.union([z.string(), z.number()]).transform((v, ctx) => {
@@ -200,6 +201,15 @@ const handler = z
     message: 'a handler needs exactly one kind: webhook, command, maildir, file or module',
   });
 
+function compiles(p: string): boolean {
+  try {
+    subjectRegex(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const routeSchema = z
   .object({
     name: z.string().min(1),
@@ -214,6 +224,28 @@ const routeSchema = z
         loop: z.boolean().optional(),
       })
       .strict()
+      .optional(),
+    /** Ticket predicate: finds the ticket by signed address, thread map, subject token (in order). */
+    ticket: z
+      .object({
+        rules: z
+          .array(z.enum(['address', 'thread', 'subject']))
+          .min(1)
+          .default(['address', 'thread', 'subject']),
+        secret: z.string().min(1).optional(),
+        signatureLength: z.number().int().min(8).max(52).default(16),
+        subject: pattern.default(DEFAULT_SUBJECT_PATTERN),
+        required: z.boolean().default(true),
+      })
+      .strict()
+      .refine((t) => !t.rules.includes('address') || t.secret !== undefined, {
+        message: 'the address rule needs a secret (the HMAC key of signReplyAddress)',
+        path: ['secret'],
+      })
+      .refine((t) => compiles(t.subject), {
+        message: 'subject is not a valid regular expression',
+        path: ['subject'],
+      })
       .optional(),
     action: z.enum(['deliver', 'drop']).default('deliver'),
     handlers: z.array(z.string().min(1)).default([]),

@@ -206,7 +206,12 @@ export class Pipeline {
     } catch (err) {
       return this.fail(row, classifyFailure(err), null, attempt);
     }
-    const matches = route(this.d.routes, { envelope: row.envelope, parsed, classification });
+    const matches = route(this.d.routes, {
+      envelope: row.envelope,
+      parsed,
+      classification,
+      lookupThread: (id) => this.d.store.lookupThread(id),
+    });
     const routeName = matches.map((m) => m.route.name).join(',') || null;
     if (!matches.length)
       return this.finish(row, 'dead', 'no route matched (the config needs a catch-all)', null, attempt, null);

@@ -6,6 +6,7 @@
 import type { Classification } from './classify/types.js';
 import type { Envelope } from './message.js';
 import type { ParsedMessage } from './parsed.js';
+import { matchTicket, type ThreadLookup, type TicketSpec } from './ticket-route.js';
 
 /** A string pattern: `/regex/flags`, or a glob where `*` is any run and `{name}` captures. */
 export type Pattern = string;
@@ -18,6 +19,8 @@ export interface RouteSpec {
   headers?: Record<string, Pattern> | undefined;
   when?:
     { autoReply?: boolean | undefined; bounce?: boolean | undefined; loop?: boolean | undefined } | undefined;
+  /** Ticket predicate (src/core/ticket-route.ts): sets `captures.ticket`. */
+  ticket?: TicketSpec | undefined;
   action: 'deliver' | 'drop';
   handlers: string[];
 }
@@ -124,7 +127,13 @@ function matchNonRecipient(
  */
 export function route(
   routes: readonly RouteSpec[],
-  input: { envelope: Envelope; parsed: ParsedMessage; classification: Classification },
+  input: {
+    envelope: Envelope;
+    parsed: ParsedMessage;
+    classification: Classification;
+    /** Message-ID → ticket map for `ticket` routes' thread rule (synchronous, keeps route pure). */
+    lookupThread?: ThreadLookup | undefined;
+  },
 ): RouteMatch[] {
   const recipients = routingRecipients(input.envelope, input.parsed);
   const targets: Array<string | null> = recipients.length ? recipients : [null];
@@ -144,6 +153,18 @@ export function route(
       const rest = matchNonRecipient(r, input.parsed, input.envelope, input.classification);
       if (!rest) continue;
       why.push(...rest);
+      if (r.ticket) {
+        const t = matchTicket(r.ticket, {
+          recipient: rcpt,
+          parsed: input.parsed,
+          lookupThread: input.lookupThread,
+        });
+        if (t.ticket === null && r.ticket.required !== false) continue;
+        // The predicate is authoritative: an unverified `{ticket}` pattern capture never leaks through.
+        delete captures.ticket;
+        if (t.ticket !== null) captures.ticket = t.ticket;
+        why.push(...t.why);
+      }
       if (!why.length) why.push('catch-all');
       const key = `${r.name}\u0000${r.to ? rcpt : ''}`;
       if (!seen.has(key)) {
@@ -158,5 +179,5 @@ export function route(
 
 /** True when a route matches everything (no predicates): required as the last route. */
 export function isCatchAll(r: RouteSpec): boolean {
-  return !r.to && !r.from && r.subject === undefined && !r.headers && !r.when;
+  return !r.to && !r.from && r.subject === undefined && !r.headers && !r.when && !r.ticket;
 }

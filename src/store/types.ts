@@ -109,5 +109,10 @@ export interface Store {
   /** Small per-source key/value state: UID cursors, UIDVALIDITY, POP3 bookkeeping. */
   getState(source: string, key: string): string | undefined;
   setState(source: string, key: string, value: string): void;
+  /** Records that the application sent `messageId` about `ticket` (for the ticket route's thread
+   * rule); the id is normalised like parsed Message-IDs; re-recording an id replaces its ticket. */
+  rememberThread(messageId: string, ticket: string, now?: number): void;
+  /** The ticket a sent Message-ID belongs to, if it was remembered. */
+  lookupThread(messageId: string): string | undefined;
   close(): void;
 }

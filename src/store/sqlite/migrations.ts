@@ -44,4 +44,6 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // Claiming in id order without sorting the whole backlog each time.
   `CREATE INDEX messages_status_id ON messages(status, id);`,
+  // Message-IDs of notifications the application sent → ticket (the ticket route's thread rule).
+  `CREATE TABLE threads (message_id TEXT PRIMARY KEY, ticket TEXT NOT NULL, created_at INTEGER);`,
 ];

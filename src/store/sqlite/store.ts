@@ -7,7 +7,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Envelope, SourceKind } from '../../core/message.js';
+import { normaliseMessageId, type Envelope, type SourceKind } from '../../core/message.js';
 import type {
   HandlerOutcome,
   InsertResult,
@@ -132,6 +132,9 @@ export class SqliteStore implements Store {
       getState: p('SELECT value FROM source_state WHERE source = ? AND key = ?'),
       setState: p(`INSERT INTO source_state (source, key, value) VALUES (?, ?, ?)
         ON CONFLICT(source, key) DO UPDATE SET value = excluded.value`),
+      putThread: p(`INSERT INTO threads (message_id, ticket, created_at) VALUES (?, ?, ?)
+        ON CONFLICT(message_id) DO UPDATE SET ticket = excluded.ticket, created_at = excluded.created_at`),
+      getThread: p('SELECT ticket FROM threads WHERE message_id = ?'),
     };
   }
 
@@ -273,6 +276,18 @@ export class SqliteStore implements Store {
 
   setState(source: string, key: string, value: string): void {
     this.s.setState.run(source, key, value);
+  }
+
+  rememberThread(messageId: string, ticket: string, now = Date.now()): void {
+    const id = normaliseMessageId(messageId);
+    if (!id) throw new TypeError(`not a Message-ID: ${JSON.stringify(messageId)}`);
+    if (!ticket) throw new TypeError('ticket must not be empty');
+    this.s.putThread.run(id, ticket, now);
+  }
+
+  lookupThread(messageId: string): string | undefined {
+    const id = normaliseMessageId(messageId);
+    return id ? (this.s.getThread.get(id) as { ticket: string } | undefined)?.ticket : undefined;
   }
 
   close(): void {
