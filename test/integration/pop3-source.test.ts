@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDovecot, uniqueUser, type Dovecot, type DovecotUser } from '../harness/dovecot.js';
 import { startProxy } from '../harness/proxy.js';
 import { waitFor } from '../harness/wait.js';
+import { Pop3Client } from '../../src/sources/pop3/client.js';
 import { DAY_MS } from '../../src/sources/pop3/plan.js';
 import { makePopRig, settleActions, type PopRig, type PopRigOptions } from '../unit/sources/pop3/kit.js';
 
@@ -198,6 +199,24 @@ describe('POP3 source against Dovecot', () => {
     } finally {
       await proxy.close();
     }
+  });
+
+  it('outcome not final at settle time: left for a later run; removed meanwhile by someone else → gone', async () => {
+    const raws = [msg('gone', 0), msg('gone', 1)];
+    const { u, r } = await setup(raws, { tuning: { outcomeWaitMs: 0 } });
+    await r.app.pipeline.stop(); // nothing gets final: the run must not DELE anything
+    expect(await r.source.runOnce()).toMatchObject({ fetched: 2, settled: 0 });
+    expect(await onServer(u)).toHaveLength(2);
+    expect(r.source.health().backlog).toBe(2);
+    const other = await Pop3Client.connect({ host: dc.host, port: dc.ports.pop3, tls: 'none', auth: u });
+    await other.dele(1);
+    await other.quit();
+    r.app.pipeline.start();
+    await waitFor(() => r.app.store.unsettled('s', 10).length === 2, { what: 'outcomes final' });
+    expect(await r.source.runOnce()).toMatchObject({ fetched: 0, settled: 2, errors: 0 });
+    expect(await onServer(u)).toEqual([]);
+    expect([...settleActions(r.app).values()].map((v) => v.action).sort()).toEqual(['dele', 'gone']);
+    expect(r.total()).toBe(2);
   });
 
   it('STLS with the CA file, APOP login, and check()', async () => {
