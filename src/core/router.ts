@@ -140,6 +140,8 @@ export function route(
   const matches: RouteMatch[] = [];
   const seen = new Set<string>();
   for (const rcpt of targets) {
+    // Ticket routes passed over for want of a ticket, so the route that does match can say why.
+    const passed: string[] = [];
     for (const r of routes) {
       let captures: Record<string, string> = {};
       const why: string[] = [];
@@ -159,13 +161,17 @@ export function route(
           parsed: input.parsed,
           lookupThread: input.lookupThread,
         });
-        if (t.ticket === null && r.ticket.required !== false) continue;
+        if (t.ticket === null && r.ticket.required !== false) {
+          passed.push(`not ${r.name}: ${t.why.join('; ')}`);
+          continue;
+        }
         // The predicate is authoritative: an unverified `{ticket}` pattern capture never leaks through.
         delete captures.ticket;
         if (t.ticket !== null) captures.ticket = t.ticket;
         why.push(...t.why);
       }
       if (!why.length) why.push('catch-all');
+      why.unshift(...passed);
       const key = `${r.name}\u0000${r.to ? rcpt : ''}`;
       if (!seen.has(key)) {
         seen.add(key);

@@ -193,6 +193,12 @@ describe('ticket routes', () => {
     const m = go(forged('1234'));
     expect(m.route.name).toBe('rest');
     expect(m.captures).toEqual({});
+    // the route that does match says which ticket route passed the message over, and why
+    expect(m.why).toHaveLength(2);
+    expect(m.why[0]).toMatch(
+      /^not tickets: forged signature on reply\+1234\.[a-z2-7]{3}…@reply\.example\.com: rejected; no ticket \(address: forged signature; /,
+    );
+    expect(m.why[1]).toBe('catch-all');
   });
 
   it('required false: matches without a ticket and says why', () => {
