@@ -36,7 +36,7 @@ export interface Pop3SourceTuning {
 export const DEFAULT_POP3_TUNING: Pop3SourceTuning = {
   backoff: DEFAULT_BACKOFF,
   outcomeWaitMs: 60_000,
-  window: 32,
+  window: 64,
   streamThreshold: 1024 * 1024,
   pipelining: true,
   now: Date.now,
