@@ -12,7 +12,7 @@
 // uses an MDA per message (`sh -c` tmp+rename into the Maildir). mailintake's Maildir handler and
 // spool fsync every message; mpop fsyncs too; getmail and the fetchmail MDA do not.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
