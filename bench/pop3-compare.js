@@ -118,10 +118,16 @@ const runners = {
   getmail(dc, u, dir) {
     const md = maildir(join(dir, 'Maildir'));
     const rc = join(dir, 'getmailrc');
+    const root0 = process.getuid?.() === 0;
+    if (root0) {
+      for (const d of [work, dir]) chmodSync(d, 0o755);
+      execFileSync('chown', ['-R', 'mail:mail', md]);
+    }
     writeFileSync(rc, [
       '[retriever]', 'type = SimplePOP3Retriever', 'server = 127.0.0.1', `port = ${dc.ports.pop3}`,
       `username = ${u.user}`, `password = ${u.password}`,
-      '[destination]', 'type = Maildir', `path = ${md}/`,
+      // getmail refuses to deliver as root: deliver as `mail` into a Maildir it owns.
+      '[destination]', 'type = Maildir', `path = ${md}/`, ...(root0 ? ['user = mail'] : []),
       '[options]', 'delete = true', 'read_all = true', 'verbose = 0', '',
     ].join('\n')); // prettier-ignore
     return { ...timed('getmail', [`--getmaildir=${dir}`, `--rcfile=${rc}`]), md };
