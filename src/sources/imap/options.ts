@@ -33,7 +33,7 @@ export function credentialSource(cfg: ImapConfig): {
   };
 }
 
-/** Reads the CA file (relative to the process working directory) once per call. */
+/** Reads the CA file once per call (callers pass it absolute; a relative path resolves against the cwd). */
 export function trustedCas(caFile: string | undefined): string[] | undefined {
   if (!caFile) return undefined;
   return [...rootCertificates, readFileSync(resolve(process.cwd(), caFile), 'utf8')];

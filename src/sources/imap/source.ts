@@ -4,6 +4,7 @@
  * source (IDLE-triggered syncs, scheduled runs, settles, watchdog) is serialised by one mutex.
  * IDLE on the first mailbox is a latency optimisation; the scheduled runOnce is the catch-up.
  */
+import { resolve } from 'node:path';
 import { ImapFlow } from 'imapflow';
 import type { ImapConfig } from '../../config/schema.js';
 import type { CheckReport, Source, SourceContext, SourceHealth, SyncResult } from '../types.js';
@@ -75,7 +76,10 @@ class ImapSource implements Source {
   ) {
     this.name = ctx.name;
     if (!ctx.config.imap) throw new Error(`source ${ctx.name} has no imap block`);
-    this.cfg = ctx.config.imap;
+    const imap = ctx.config.imap;
+    // tls.caFile is relative to the config file's directory, like every other path in it (and POP3's).
+    const caFile = imap.tls.caFile === undefined ? undefined : resolve(ctx.baseDir, imap.tls.caFile);
+    this.cfg = caFile === undefined ? imap : { ...imap, tls: { ...imap.tls, caFile } };
     const creds = credentialSource(this.cfg);
     const clientLog = ctx.log.child({ proto: 'imap' });
     this.supervisor = new Supervisor({
