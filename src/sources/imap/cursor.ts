@@ -125,3 +125,10 @@ export function uidSet(uids: readonly number[]): string {
   }
   return parts.join(',');
 }
+
+/** A usable UIDVALIDITY as a decimal string, or null (no mailbox selected, connection lost). */
+export function validityOf(v: unknown): string | null {
+  if (typeof v === 'bigint' && v > 0n) return v.toString();
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v > 0) return String(v);
+  return null;
+}

@@ -5,7 +5,7 @@
  * recorded without download. No IMAP command is issued inside a `for await` fetch loop: each
  * loop only collects, the work happens after it ends.
  */
-import type { FetchMessageObject, ImapFlow, MailboxObject } from 'imapflow';
+import type { FetchMessageObject, ImapFlow } from 'imapflow';
 import type { Logger } from 'pino';
 import type { ImapConfig } from '../../config/schema.js';
 import { SizeLimitError } from '../../core/errors.js';
@@ -18,8 +18,10 @@ import {
   positionKey,
   stateKeys,
   uidSet,
+  validityOf,
   type Candidate,
 } from './cursor.js';
+import { ImapUnavailableError } from './supervisor.js';
 import { recordOversize } from './oversize.js';
 
 export interface FetchDeps {
@@ -52,8 +54,11 @@ export async function fetchMailbox(client: ImapFlow, d: FetchDeps, mailbox: stri
     // An already-selected mailbox keeps the counts of its SELECT until the server tells news;
     // NOOP collects pending EXISTS/EXPUNGE so `exists` is current.
     await client.noop();
-    const mb = client.mailbox as MailboxObject;
-    const uv = String(mb.uidValidity);
+    const mb = client.mailbox;
+    const uv = mb && client.usable ? validityOf(mb.uidValidity) : null;
+    // Never decide on a lost selection: "undefined" would read as a UIDVALIDITY change.
+    if (!mb || uv === null)
+      throw new ImapUnavailableError(`mailbox ${mailbox} not selected (connection lost?)`);
     const keys = stateKeys(mailbox);
     const decision = decideCursor({
       storedValidity: d.store.getState(d.source, keys.uidValidity),

@@ -5,12 +5,12 @@
  * that is no longer there was removed by someone else: settled as `gone`, with a warning. Plain
  * EXPUNGE is never sent: without UIDPLUS, delete and COPY-based move are refused.
  */
-import type { CopyResponseObject, ImapFlow, MailboxObject } from 'imapflow';
+import type { CopyResponseObject, ImapFlow } from 'imapflow';
 import type { Logger } from 'pino';
 import type { SettleAction } from '../../config/schema.js';
 import { MailintakeError } from '../../core/errors.js';
 import type { LedgerRow, Store } from '../../store/types.js';
-import { parsePositionKey, uidSet } from './cursor.js';
+import { parsePositionKey, uidSet, validityOf } from './cursor.js';
 
 export class SettleError extends MailintakeError {
   constructor(message: string, retryable = true) {
@@ -85,8 +85,9 @@ export async function settleRows(
       try {
         // Collect pending EXPUNGE/EXISTS first, so UIDs removed by other sessions are not seen as present.
         await client.noop();
-        const mb = client.mailbox as MailboxObject;
-        const uv = String(mb.uidValidity);
+        const mb = client.mailbox;
+        const uv = mb && client.usable ? validityOf(mb.uidValidity) : null;
+        if (!mb || uv === null) throw new SettleError(`mailbox ${mailbox} not selected (connection lost?)`);
         const live = items.filter((it) => {
           if (it.uv === uv) return true;
           gone(it.row.id, it.uid, mailbox, `uidvalidity changed (${it.uv} → ${uv})`);
@@ -178,6 +179,7 @@ async function apply(client: ImapFlow, action: SettleAction, uids: number[]): Pr
     res = await client.messageMove(set, action.move, { uid: true });
   }
   if (res === false) throw new SettleError(`MOVE to "${action.move}" failed`);
+  assertUsable(client, 'MOVE');
   if (res.uidMap) {
     const map = res.uidMap;
     return { done: uids.filter((u) => map.has(u)), gone: uids.filter((u) => !map.has(u)), failed: [], label };
@@ -203,6 +205,7 @@ async function verifyFlags(
   for await (const m of client.fetch(set, { uid: true, flags: true }, { uid: true })) {
     seen.set(m.uid, new Set([...(m.flags ?? [])].map((f) => f.toLowerCase())));
   }
+  assertUsable(client, 'FETCH FLAGS');
   const want = flags.map((f) => f.toLowerCase());
   const out: Applied = { done: [], gone: [], failed: [], label };
   for (const u of uids) {
@@ -214,9 +217,18 @@ async function verifyFlags(
   return out;
 }
 
+/** UIDs of `set` still in the selected mailbox. A failed SEARCH (imapflow returns false, it does
+ * not throw) must never read as "none left": that would settle live mail as moved or gone. */
 async function stillThere(client: ImapFlow, set: string): Promise<Set<number>> {
   const found = await client.search({ uid: set }, { uid: true });
-  return new Set(found || []);
+  if (!Array.isArray(found)) throw new SettleError(`UID SEARCH ${set} failed`);
+  assertUsable(client, 'UID SEARCH');
+  return new Set(found);
+}
+
+/** A fetch loop may simply end when the connection drops; answers read then are incomplete. */
+function assertUsable(client: ImapFlow, what: string): void {
+  if (!client.usable) throw new SettleError(`connection lost during ${what}; results discarded`);
 }
 
 async function ensureFolder(client: ImapFlow, path: string): Promise<void> {
