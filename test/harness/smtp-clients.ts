@@ -15,7 +15,6 @@ import { run, type RunResult } from './exec.js';
 import { startPushListener } from '../../src/sources/smtp/index.js';
 import { tmpdir } from 'node:os';
 import { validateConfig } from '../../src/config/load.js';
-import { waitFor } from './wait.js';
 
 /** One SMTP reply: code and all text lines. */
 export interface SmtpReply {
@@ -54,29 +53,50 @@ export class RawSmtp {
     return this.closed;
   }
 
-  /** Reads the next complete reply (multi-line aware). */
-  async reply(timeoutMs = 10_000): Promise<SmtpReply> {
-    let out: SmtpReply | null = null;
-    await waitFor(
-      () => {
-        const lines: string[] = [];
-        let rest = this.buf;
-        for (;;) {
-          const i = rest.indexOf('\r\n');
-          if (i < 0) return false;
-          const line = rest.slice(0, i);
-          rest = rest.slice(i + 2);
-          lines.push(line.slice(4));
-          if (line[3] !== '-') {
-            out = { code: Number(line.slice(0, 3)), lines };
-            this.buf = rest;
-            return true;
-          }
-        }
-      },
-      { timeoutMs, intervalMs: 2, what: 'SMTP reply' },
-    );
-    return out as unknown as SmtpReply;
+  /** Parses one complete reply off the buffer, or null. */
+  private take(): SmtpReply | null {
+    const lines: string[] = [];
+    let rest = this.buf;
+    for (;;) {
+      const i = rest.indexOf('\r\n');
+      if (i < 0) return null;
+      const line = rest.slice(0, i);
+      rest = rest.slice(i + 2);
+      lines.push(line.slice(4));
+      if (line[3] !== '-') {
+        this.buf = rest;
+        return { code: Number(line.slice(0, 3)), lines };
+      }
+    }
+  }
+
+  /** Reads the next complete reply (multi-line aware); rejects if the connection closes first. */
+  reply(timeoutMs = 30_000): Promise<SmtpReply> {
+    const ready = this.take();
+    if (ready) return Promise.resolve(ready);
+    return new Promise((resolve, reject) => {
+      const sock = this.sock;
+      const done = (err: Error | null, r?: SmtpReply): void => {
+        clearTimeout(timer);
+        sock.off('data', onData);
+        sock.off('close', onClose);
+        if (err) reject(err);
+        else resolve(r!);
+      };
+      const onData = (): void => {
+        const r = this.take();
+        if (r) done(null, r);
+      };
+      const onClose = (): void => {
+        const r = this.take();
+        if (r) done(null, r);
+        else done(new Error('connection closed'));
+      };
+      const timer = setTimeout(() => done(new Error(`no SMTP reply within ${timeoutMs} ms`)), timeoutMs);
+      sock.on('data', onData);
+      sock.on('close', onClose);
+      if (this.closed) onClose();
+    });
   }
 
   write(data: string | Buffer): void {

@@ -1,0 +1,225 @@
+// SMTP push throughput: mailintake's listener (fsync of spool file + directory + SQLite commit before
+// every 250) against Python's aiosmtpd keeping mail in memory, fed by the same raw-socket senders.
+// Each server runs in its own child process; 2,000 mixed messages (~50 KB average, ~99 MB) are sent
+// by 1 and by 8 concurrent senders (one connection each, several messages per connection).
+//
+//   npm run build && node bench/smtp-throughput.js [--messages 2000] [--runs 1]
+//
+// Prints a table of messages/s and MB/s and the mailintake/aiosmtpd ratio.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const arg = (name, def) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+};
+const N = arg('messages', 2000);
+const RUNS = arg('runs', 1);
+const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
+
+/** Deterministic mixed sizes (log-uniform 1 KB .. 400 KB), scaled to a 99 MB total. */
+function makeMessages(n) {
+  let seed = 42;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const raw = Array.from({ length: n }, () =>
+    Math.exp(Math.log(1024) + rnd() * (Math.log(400 * 1024) - Math.log(1024))),
+  );
+  const scale = (99 * 1024 * 1024) / raw.reduce((a, b) => a + b, 0);
+  return raw.map((s, i) => {
+    const token = `${i}-${randomBytes(6).toString('hex')}`;
+    const head =
+      `From: <bench@client.test>\r\nTo: <bench@example.test>\r\nSubject: bench ${token}\r\n` +
+      `Message-ID: <${token}@client.test>\r\nDate: Tue, 26 Nov 2026 01:02:03 +0000\r\n\r\n`;
+    const want = Math.max(512, Math.round(s * scale)) - head.length;
+    const lines = [];
+    let len = 0;
+    while (len < want) {
+      const l = randomBytes(57).toString('base64');
+      lines.push(l);
+      len += l.length + 2;
+    }
+    return Buffer.from(`${head}${lines.join('\r\n')}\r\n.\r\n`, 'latin1'); // base64 lines never start with "."
+  });
+}
+
+const debug = (m) => process.env.BENCH_DEBUG && process.stderr.write(`${m}\n`);
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** One sender: one connection, sends its messages one after the other; resolves with the count of 250s. */
+function sender(port, msgs) {
+  return new Promise((resolve, reject) => {
+    const sock = connect({ host: '127.0.0.1', port });
+    sock.setNoDelay(true);
+    let buf = '';
+    let i = 0;
+    let ok = 0;
+    let step = 'banner';
+    const next = () => {
+      if (i >= msgs.length) {
+        step = 'quit';
+        sock.write('QUIT\r\n');
+        return;
+      }
+      step = 'mail';
+      sock.write('MAIL FROM:<bench@client.test>\r\n');
+    };
+    sock.on('error', reject);
+    sock.on('close', () => resolve(ok));
+    sock.on('data', (d) => {
+      buf += d.toString('latin1');
+      for (;;) {
+        const nl = buf.indexOf('\r\n');
+        if (nl < 0) return;
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 2);
+        if (line[3] === '-') continue;
+        const code = Number(line.slice(0, 3));
+        if (process.env.BENCH_DEBUG) process.stderr.write(`[${step}] ${line.slice(0, 80)}\n`);
+        if (step === 'banner') {
+          step = 'ehlo';
+          sock.write('EHLO bench.client.test\r\n');
+        } else if (step === 'ehlo') next();
+        else if (step === 'mail') {
+          step = 'rcpt';
+          sock.write('RCPT TO:<bench@example.test>\r\n');
+        } else if (step === 'rcpt') {
+          step = 'data';
+          sock.write('DATA\r\n');
+        } else if (step === 'data') {
+          if (code !== 354) return reject(new Error(`DATA: ${line}`));
+          step = 'dot';
+          sock.write(msgs[i]);
+        } else if (step === 'dot') {
+          if (code === 250) ok++;
+          else process.stderr.write(`non-250: ${line}\n`);
+          i++;
+          next();
+        } else if (step === 'quit') sock.end();
+      }
+    });
+  });
+}
+
+async function measure(port, msgs, senders) {
+  const parts = Array.from({ length: senders }, () => []);
+  msgs.forEach((m, i) => parts[i % senders].push(m));
+  const t0 = process.hrtime.bigint();
+  const oks = await Promise.all(parts.map((p) => sender(port, p)));
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  return { ok: oks.reduce((a, b) => a + b, 0), secs };
+}
+
+function startChild(cmd, args, readyRe, env = {}) {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const onData = (d) => {
+      out += d.toString();
+      if (readyRe.test(out)) resolve(child);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${cmd} exited ${code}: ${out.slice(-2000)}`)));
+    child.once('spawn', () => child.stdout.resume());
+  });
+}
+
+async function waitPort(port) {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const up = await new Promise((resolve) => {
+      const s = connect({ host: '127.0.0.1', port });
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
+    });
+    if (up) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on ${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function stopChild(child, signal = 'SIGTERM') {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise((r) => child.once('exit', r));
+  debug(`stopping ${child.pid}`);
+  child.kill(signal);
+  const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await gone;
+  clearTimeout(t);
+}
+
+async function startMailintake(port) {
+  const dir = mkdtempSync(join(tmpdir(), 'mi-bench-smtp-'));
+  const cfg = join(dir, 'cfg.yaml');
+  writeFileSync(
+    cfg,
+    `store: { sqlite: ${dir}/db.sqlite, spool: ${dir}/spool, attachments: ${dir}/att }
+log: { level: warn }
+push: { listen: "127.0.0.1:${port}", hostname: bench.test, domains: [example.test], maxSize: 25MB }
+routes:
+  - { name: all, action: drop }
+handlers:
+  archive: { file: { path: ${dir}/out } }
+`,
+  );
+  const child = spawn('node', [join(root, 'dist/cli/main.js'), 'run', '--push', '-c', cfg], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  await waitPort(port);
+  return { child, dir };
+}
+
+const msgs = makeMessages(N);
+const totalMB = msgs.reduce((a, m) => a + m.length, 0) / 1024 / 1024;
+console.log(
+  `${N} messages, ${totalMB.toFixed(1)} MB, avg ${((totalMB * 1024) / N).toFixed(1)} KB; ${RUNS} run(s) each`,
+);
+const results = [];
+for (const senders of [1, 8]) {
+  for (const server of ['aiosmtpd', 'mailintake']) {
+    let best = null;
+    for (let r = 0; r < RUNS; r++) {
+      const port = await freePort();
+      let stop;
+      if (server === 'aiosmtpd') {
+        const child = await startChild(PYTHON, [join(root, 'bench/smtp-sink.py'), String(port)], /ready/);
+        stop = () => stopChild(child, 'SIGKILL'); // an in-memory sink has nothing to flush
+      } else {
+        const { child, dir } = await startMailintake(port);
+        stop = async () => {
+          await stopChild(child);
+          rmSync(dir, { recursive: true, force: true });
+        };
+      }
+      debug(`${server}: up on ${port}, sending`);
+      const res = await measure(port, msgs, senders);
+      debug(`${server}: done, stopping`);
+      await stop();
+      if (res.ok !== N) throw new Error(`${server}: only ${res.ok}/${N} accepted`);
+      if (!best || res.secs < best.secs) best = res;
+    }
+    results.push({ server, senders, secs: best.secs, mps: N / best.secs, mbps: totalMB / best.secs });
+  }
+}
+console.log('\nserver       senders   seconds   msg/s    MB/s   mailintake/aiosmtpd');
+for (const r of results) {
+  const base = results.find((x) => x.server === 'aiosmtpd' && x.senders === r.senders);
+  const ratio = r.server === 'mailintake' ? (r.mps / base.mps).toFixed(2) : '';
+  console.log(
+    `${r.server.padEnd(12)} ${String(r.senders).padStart(7)} ${r.secs.toFixed(2).padStart(9)} ${r.mps.toFixed(0).padStart(7)} ${r.mbps.toFixed(1).padStart(7)}   ${ratio}`,
+  );
+}
