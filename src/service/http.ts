@@ -51,6 +51,12 @@ export async function startHttp(
   );
   return {
     port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((r) => server.close(() => r())),
+    // Scrapers keep connections alive; without closing them server.close() would wait for their
+    // keep-alive timeout and eat into the shutdown deadline.
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
   };
 }

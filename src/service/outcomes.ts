@@ -1,4 +1,8 @@
-/** `awaitOutcomes` for sources: resolves when every id is final or failed, or at the deadline. */
+/**
+ * `awaitOutcomes` for sources: resolves when every id is final or failed, or at the deadline.
+ * The deadline timer is unref'd: a source still waiting when the worker stops (an IMAP pass waits
+ * up to a minute for outcomes) must not keep the process alive after a graceful shutdown.
+ */
 import type { Pipeline } from '../core/pipeline.js';
 import type { Store } from '../store/types.js';
 
@@ -13,6 +17,7 @@ export function outcomeWaiter(store: Store, pipeline: Pipeline) {
     if (!pending.size) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const timer = setTimeout(done, timeoutMs);
+      timer.unref();
       const off = pipeline.onOutcome((e) => {
         pending.delete(e.row.id);
         if (!pending.size) done();

@@ -7,7 +7,7 @@ import type { App } from '../app.js';
 import { cronLogger } from '../log.js';
 import { createSource } from '../sources/registry.js';
 import type { Source, SourceHealth } from '../sources/types.js';
-import { cronPeriodMs, judge, type SourceVerdict } from './health.js';
+import { cronPeriodMs, judge, presentHealth, type SourceVerdict } from './health.js';
 import { startHttp, type HttpEndpoint } from './http.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { outcomeWaiter } from './outcomes.js';
@@ -71,7 +71,8 @@ export async function startService(app: App, opts: RunOptions): Promise<Service>
   }
 
   const startedAt = Date.now();
-  const health = () => [...sources.map((s) => s.health()), ...(push ? [push.health()] : [])];
+  const health = () =>
+    [...sources.map((s) => s.health()), ...(push ? [push.health()] : [])].map(presentHealth);
   const verdicts = () =>
     health().map((h) => {
       const sc = config.sources[h.name];
@@ -135,17 +136,24 @@ export async function startService(app: App, opts: RunOptions): Promise<Service>
     http,
     done,
     async stop(deadlineMs: number) {
-      const deadline = Date.now() + deadlineMs;
+      const t0 = Date.now();
+      const deadline = t0 + deadlineMs;
+      const phase = (what: string) => log.debug({ action: 'stop-phase', what, ms: Date.now() - t0 }, what);
       for (const t of tasks) await t.destroy();
+      phase('schedules stopped');
       const left = () => Math.max(0, deadline - Date.now());
       await Promise.allSettled([
         push?.close(Math.min(config.push?.shutdownGrace ?? 30_000, left())),
         ...sources.map((s) => s.stop(left())),
       ]);
+      phase('sources stopped');
       await Promise.race([app.pipeline.stop(), new Promise((r) => setTimeout(r, left()).unref())]);
+      phase('pipeline drained');
       await app.pipeline.abortInFlight();
+      phase('pipeline stopped');
       metrics?.close();
       await http?.close();
+      log.info({ action: 'stopped', ms: Date.now() - t0, deadlineMs }, 'service stopped');
     },
   };
 }
