@@ -85,10 +85,14 @@ export async function replay(
         continue;
       }
       const raw = await it.load();
-      await app.intake.receive(raw, {
+      const res = await app.intake.receive(raw, {
         envelope: { mailFrom: null, rcptTo: [] },
         source: { kind: 'replay', source: 'replay', positionKey },
       });
+      // Replaying mail whose first copy is dead brings that copy back (handlers that already
+      // succeeded for it are not called again); anything else already seen stays a duplicate.
+      const orig = res.row.duplicateOf === null ? undefined : app.store.get(res.row.duplicateOf);
+      if (opts.again && orig?.status === 'dead') app.store.retry(orig.id, Date.now());
       added++;
     }
   };

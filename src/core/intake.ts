@@ -50,6 +50,21 @@ export class Intake {
     return this.commit(file, req);
   }
 
+  /**
+   * Records a message as already final (dead or skipped) without processing it: the bytes (often a
+   * placeholder) are spooled and the row is inserted with its final status in one transaction.
+   */
+  async quarantine(
+    raw: Buffer,
+    req: IntakeRequest,
+    final: { status: 'dead' | 'skipped'; reason: string; settleAction?: string },
+  ): Promise<IntakeResult> {
+    const existing = this.store.getByPosition(req.source.positionKey);
+    if (existing) return { row: existing, created: false, known: true };
+    const file = await this.spool.write(raw);
+    return this.commit(file, req, final);
+  }
+
   async receiveStream(
     stream: Readable,
     req: IntakeRequest & { maxBytes: number; prefix?: Buffer },
@@ -68,7 +83,11 @@ export class Intake {
 
   /** Queues the ledger insert; all inserts queued in one turn of the event loop are committed
    * together with one fsync (group commit), then each caller resolves. */
-  private commit(file: SpooledFile, req: IntakeRequest): Promise<IntakeResult> {
+  private commit(
+    file: SpooledFile,
+    req: IntakeRequest,
+    final?: NewLedgerRow['final'],
+  ): Promise<IntakeResult> {
     const key = contentKeyOf(file.head, file.sha256);
     const row: NewLedgerRow = {
       positionKey: req.source.positionKey,
@@ -81,6 +100,7 @@ export class Intake {
       spoolPath: file.path,
       envelope: req.envelope,
       receivedAt: (req.receivedAt ?? new Date()).getTime(),
+      final,
     };
     return new Promise<IntakeResult>((resolve, reject) => {
       this.queue.push({ row, resolve, reject });

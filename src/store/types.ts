@@ -44,6 +44,8 @@ export interface NewLedgerRow {
   spoolPath: string;
   envelope: Envelope;
   receivedAt: number;
+  /** Insert already final (quarantine without processing), optionally already settled. */
+  final?: { status: 'dead' | 'skipped'; reason: string; settleAction?: string } | undefined;
 }
 
 export interface InsertResult {
@@ -70,8 +72,8 @@ export interface StatusCounts {
 }
 
 export interface Store {
-  /** Inserts a received row (idempotent on position key). A content-key duplicate of a row that is
-   * not dead gets status `skipped` (reason duplicate) and `duplicateOf` set. */
+  /** Inserts a received row (idempotent on position key). A content-key duplicate of an earlier
+   * row (any status) gets status `skipped` (reason duplicate) and `duplicateOf` set. */
   insertReceived(row: NewLedgerRow, now: number): InsertResult;
   /** The same for a batch, durable with one commit (group commit of concurrent receivers). */
   insertMany(rows: NewLedgerRow[], now: number): InsertResult[];

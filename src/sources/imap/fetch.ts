@@ -159,7 +159,7 @@ function ref(d: FetchDeps, key: string) {
 }
 
 async function oversize(d: FetchDeps, key: string, size: number): Promise<void> {
-  const id = await recordOversize(d.intake, d.store, {
+  const id = await recordOversize(d.intake, {
     source: d.source,
     positionKey: key,
     size,

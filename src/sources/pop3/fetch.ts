@@ -41,7 +41,12 @@ const ENVELOPE = { mailFrom: null, rcptTo: [] as string[] };
 /** Records an oversize message (dead, left on the server). */
 export async function quarantineOversize(d: FetchDeps, m: Listed, size = m.size): Promise<number> {
   const key = positionKey(d.source, m.uid);
-  const id = await recordOversize(d.intake, d.store, { source: d.source, positionKey: key, size, maxSize: d.maxMessageSize }, d.now()); // prettier-ignore
+  const id = await recordOversize(d.intake, {
+    source: d.source,
+    positionKey: key,
+    size,
+    maxSize: d.maxMessageSize,
+  });
   d.log.warn({ action: 'oversize', positionKey: key, size, max: d.maxMessageSize, id }, 'message over size limit, left on server'); // prettier-ignore
   return id;
 }

@@ -91,8 +91,10 @@ export class SqliteStore implements Store {
     this.s = {
       byPos: p('SELECT * FROM messages WHERE position_key = ?'),
       byId: p('SELECT * FROM messages WHERE id = ?'),
-      liveByContent: p(
-        `SELECT id FROM messages WHERE content_key = ? AND status <> 'dead' AND duplicate_of IS NULL ORDER BY id LIMIT 1`,
+      // The first copy of a content, whatever its status (a dead original is brought back with
+      // `retry`, not by a second copy arriving, e.g. after a UIDVALIDITY reset).
+      firstByContent: p(
+        `SELECT id, status FROM messages WHERE content_key = ? AND duplicate_of IS NULL ORDER BY id LIMIT 1`,
       ),
       insert:
         p(`INSERT INTO messages (position_key, source_kind, source, content_key, message_id, sha256, size,
@@ -151,15 +153,17 @@ export class SqliteStore implements Store {
   private insertOne(row: NewLedgerRow, now: number): InsertResult {
     const existing = this.s.byPos.get(row.positionKey) as RawRow | undefined;
     if (existing) return { row: toRow(existing), created: false };
-    const dup = this.s.liveByContent.get(row.contentKey) as { id: number } | undefined;
+    const { final, ...fields } = row;
+    const dup = final ? undefined : (this.s.firstByContent.get(row.contentKey) as { id: number } | undefined);
     const info = this.s.insert.run({
-      ...row,
+      ...fields,
       envelope: JSON.stringify(row.envelope),
-      status: dup ? 'skipped' : 'received',
-      reason: dup ? `duplicate of #${dup.id}` : null,
+      status: final?.status ?? (dup ? 'skipped' : 'received'),
+      reason: final?.reason ?? (dup ? `duplicate of #${dup.id}` : null),
       duplicateOf: dup?.id ?? null,
       now,
     });
+    if (final?.settleAction) this.s.settle.run(now, final.settleAction, now, info.lastInsertRowid);
     const created = this.s.byId.get(info.lastInsertRowid) as RawRow;
     return { row: toRow(created), created: true };
   }
