@@ -106,6 +106,16 @@ export async function startService(app: App, opts: RunOptions): Promise<Service>
         }
       }
       await app.pipeline.idle();
+      // Outcomes that arrived after a source stopped waiting: one more pass settles them.
+      for (const s of sources) {
+        if (!app.store.unsettled(s.name, 1).length) continue;
+        const r = await s.runOnce().catch((err: unknown) => {
+          log.error({ err, source: s.name }, 'settle pass failed');
+          return { errors: 1 };
+        });
+        if (r.errors) failed = true;
+      }
+      await app.pipeline.idle();
       offDead();
       return failed ? 1 : 0;
     })();
@@ -137,7 +147,9 @@ export async function startService(app: App, opts: RunOptions): Promise<Service>
     done,
     async stop(deadlineMs: number) {
       const t0 = Date.now();
-      const deadline = t0 + deadlineMs;
+      // Graceful work gets the deadline minus a reserve for aborting handlers still running and
+      // closing up, so the process is gone by the deadline, not just starting its hard stop then.
+      const deadline = t0 + deadlineMs - Math.min(1_000, Math.floor(deadlineMs / 10));
       const phase = (what: string) => log.debug({ action: 'stop-phase', what, ms: Date.now() - t0 }, what);
       for (const t of tasks) await t.destroy();
       phase('schedules stopped');
