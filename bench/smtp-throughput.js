@@ -3,7 +3,7 @@
 // Each server runs in its own child process; 2,000 mixed messages (~50 KB average, ~99 MB) are sent
 // by 1 and by 8 concurrent senders (one connection each, several messages per connection).
 //
-//   npm run build && node bench/smtp-throughput.js [--messages 2000] [--runs 1]
+//   npm run build && node bench/smtp-throughput.js [--messages 2000] [--runs 1] [--drop]
 //
 // Prints a table of messages/s and MB/s and the mailintake/aiosmtpd ratio.
 import { spawn } from 'node:child_process';
@@ -21,6 +21,8 @@ const arg = (name, def) => {
 };
 const N = arg('messages', 2000);
 const RUNS = arg('runs', 1);
+/** --drop: the route drops every message (intake + parse only); default: a file handler writes each one. */
+const DROP = process.argv.includes('--drop');
 const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
 
 /** Deterministic mixed sizes (log-uniform 1 KB .. 400 KB), scaled to a 99 MB total. */
@@ -171,7 +173,7 @@ async function startMailintake(port) {
 log: { level: warn }
 push: { listen: "127.0.0.1:${port}", hostname: bench.test, domains: [example.test], maxSize: 25MB }
 routes:
-  - { name: all, action: drop }
+  - ${DROP ? '{ name: all, action: drop }' : '{ name: all, handlers: [archive] }'}
 handlers:
   archive: { file: { path: ${dir}/out } }
 `,
@@ -186,7 +188,7 @@ handlers:
 const msgs = makeMessages(N);
 const totalMB = msgs.reduce((a, m) => a + m.length, 0) / 1024 / 1024;
 console.log(
-  `${N} messages, ${totalMB.toFixed(1)} MB, avg ${((totalMB * 1024) / N).toFixed(1)} KB; ${RUNS} run(s) each`,
+  `${N} messages, ${totalMB.toFixed(1)} MB, avg ${((totalMB * 1024) / N).toFixed(1)} KB; ${RUNS} run(s) each; route: ${DROP ? 'drop' : 'file handler'}`,
 );
 const results = [];
 for (const senders of [1, 8]) {

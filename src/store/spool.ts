@@ -65,6 +65,9 @@ export class Spool {
   async writeStream(stream: Readable, opts: { maxBytes: number; prefix?: Buffer }): Promise<SpooledFile> {
     const { dir, path } = await this.target();
     const fh = await open(path, 'wx', 0o640);
+    // The directory entry exists now: its fsync can run while the bytes arrive (off the ack path).
+    const dirSynced = this.syncDir(dir);
+    dirSynced.catch(() => undefined);
     const hash = createHash('sha256');
     const headParts: Buffer[] = [];
     let headLen = 0;
@@ -93,7 +96,7 @@ export class Spool {
       throw err;
     }
     await fh.close();
-    await this.syncDir(dir);
+    await dirSynced;
     return {
       path,
       size: size + (opts.prefix?.length ?? 0),
