@@ -53,6 +53,9 @@ export function createCommandHandler(name: string, opts: CommandOptions): Handle
         child.stdin.on('error', () => undefined); // EPIPE when the program does not read stdin
         child.stdin.end(stdin);
         child.on('error', (err) => {
+          // Killed on abort/timeout: a grandchild still holding stderr would keep the pipe (and the
+          // worker's event loop) open until it exits; we are done reading, so let go of it.
+          child.stderr.destroy();
           const code = (err as NodeJS.ErrnoException).code;
           if (err.name === 'AbortError')
             reject(new TemporaryError(`command ${name}: timed out`, 'TIMEOUT', err));

@@ -34,6 +34,13 @@ export interface Service {
 export async function startService(app: App, opts: RunOptions): Promise<Service> {
   const { config, log } = app;
   cron.setLogger?.(cronLogger(log));
+  // --once: listen for dead letters before the pipeline starts (it resumes unfinished rows at once).
+  let sawDead = false;
+  const offDead = opts.once
+    ? app.pipeline.onOutcome((e) => {
+        if (e.status === 'dead') sawDead = true;
+      })
+    : () => undefined;
   app.pipeline.start();
   const awaitOutcomes = outcomeWaiter(app.store, app.pipeline);
   const sources: Source[] = [];
@@ -93,9 +100,6 @@ export async function startService(app: App, opts: RunOptions): Promise<Service>
   if (opts.once) {
     done = (async () => {
       let failed = false;
-      const offDead = app.pipeline.onOutcome((e) => {
-        if (e.status === 'dead') failed = true;
-      });
       for (const s of sources) {
         try {
           const r = await s.runOnce();
@@ -117,7 +121,7 @@ export async function startService(app: App, opts: RunOptions): Promise<Service>
       }
       await app.pipeline.idle();
       offDead();
-      return failed ? 1 : 0;
+      return failed || sawDead ? 1 : 0;
     })();
   } else {
     for (const s of sources) {

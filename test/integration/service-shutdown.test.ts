@@ -6,7 +6,7 @@
 // refused) are sent again to the restarted worker, as an MTA would.
 // Needs `npm run build` first (dist/).
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
@@ -219,4 +219,73 @@ describe.skipIf(!existsSync(CLI))('graceful shutdown of the worker under load', 
         `after restart ${outputs.length} outputs, ${counts.size} distinct, none twice`,
     );
   }, 180_000);
+
+  it('handlers outlasting shutdownTimeout are aborted at the deadline and run again after restart', async () => {
+    const d = await mkdtemp(join(dir, 'hang-'));
+    const out = join(d, 'out');
+    const slowFlag = join(d, 'slow');
+    await mkdir(out, { recursive: true });
+    await writeFile(slowFlag, '');
+    const pushPort = await freePort();
+    const db = join(d, 'db.sqlite');
+    const deadlineMs = 4_000;
+    const file = await writeConfig(join(d, 'cfg.yaml'), {
+      store: { sqlite: db, spool: join(d, 'spool'), attachments: join(d, 'att') },
+      log: { level: 'info' },
+      pipeline: { concurrency: 4, stripReplies: false, backoffBase: 100 },
+      shutdownTimeout: deadlineMs,
+      push: { listen: `127.0.0.1:${pushPort}`, domains: ['example.test'] },
+      routes: [{ name: 'all', handlers: ['hang'] }],
+      handlers: {
+        // Hangs (a grandchild `sleep` holding stderr, like real scripts) while the flag file exists.
+        hang: {
+          command: {
+            argv: ['sh', '-c', 'if [ -e "$SLOW" ]; then sleep 20; fi; f=$(mktemp "$OUT/call.XXXXXXXX") && cat > "$f" && mv "$f" "$f.eml"'], // prettier-ignore
+            input: 'raw',
+            env: { OUT: out, SLOW: slowFlag },
+          },
+        },
+      },
+    });
+    const raws = [0, 1, 2].map((i) => makeMessage({ to: `hang+${i}@example.test` }).raw);
+    const w1 = spawnWorker(file, ['--push']);
+    await waitFor(() => isListening(pushPort), { timeoutMs: 20_000, what: 'push listener' });
+    const sender = smtpSender(pushPort, raws);
+    await sender.pass();
+    expect(sender.accepted.size).toBe(raws.length);
+    const inProcessing = () => {
+      const st = openSqliteStore(db);
+      try {
+        return st.counts().byStatus.processing ?? 0;
+      } finally {
+        st.close();
+      }
+    };
+    await waitFor(() => inProcessing() === raws.length, { timeoutMs: 10_000, what: 'handlers running' });
+    const sentAt = Date.now();
+    w1.child.kill('SIGTERM');
+    const exit1 = await w1.exited;
+    const tookMs = exit1.at - sentAt;
+    expect(exit1.code, w1.logTail()).toBe(0);
+    expect(tookMs).toBeLessThan(deadlineMs);
+    expect(await readOutputs(out)).toHaveLength(0);
+
+    await rm(slowFlag);
+    const w2 = spawnWorker(file, ['--push']);
+    await waitFor(async () => (await readOutputs(out)).length >= raws.length, {
+      timeoutMs: 20_000,
+      intervalMs: 100,
+      what: 'delivery after restart',
+    }).catch((err: Error) => {
+      throw new Error(`${err.message}\n${w2.logTail()}`);
+    });
+    w2.child.kill('SIGTERM');
+    expect((await w2.exited).code).toBe(0);
+    const counts = countBySha((await readOutputs(out)).map(stripFirstReceived));
+    expect(new Set(counts.keys())).toEqual(new Set(raws.map(sha)));
+    expect([...counts.values()].every((n) => n === 1)).toBe(true);
+    console.log(
+      `[service-stop] handlers hanging: exit ${exit1.code} after ${tookMs} ms (shutdownTimeout ${deadlineMs} ms); all ${raws.length} delivered once after restart`,
+    );
+  }, 60_000);
 });
