@@ -30,7 +30,9 @@ function asRecipients(addresses: Iterable<string | null>): BouncedRecipient[] {
 /** Addresses of a To/Cc header value (comma-separated, display names allowed). */
 export function addressesOf(value: string | null): string[] {
   if (!value) return [];
-  return [...value.matchAll(/[^\s<>"',;:()[\]]+@[^\s<>"',;:()[\]]+/g)].map((m) => m[0]);
+  // Tokens with an "@" that is neither first nor last: what /[^SEP]+@[^SEP]+/g matched, in linear
+  // time (that regex backtracked quadratically on a long run without "@": 40 KB took ~1 s).
+  return value.split(/[\s<>"',;:()[\]]+/).filter((t) => t.slice(1, -1).includes('@'));
 }
 
 /** Parses the feedback report in `parts`; null when there is none. */
