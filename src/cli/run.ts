@@ -9,34 +9,34 @@ export async function runCommand(
 ): Promise<number> {
   const { loaded, log } = load(configFlag);
   const app = createApp(loaded.config, loaded.baseDir, log);
-  const svc = await startService(app, opts);
   const deadline = loaded.config.shutdownTimeout;
-  let stopping: Promise<number> | null = null;
-  const stop = (signal: string): Promise<number> => {
-    if (stopping) {
+  // Signal handlers go in before the service starts: the pipeline runs handlers from the first
+  // moment (resumed rows), and a SIGTERM while sources connect must still stop gracefully.
+  let signalled: string | null = null;
+  let onSignal: (signal: string) => void = () => undefined;
+  const signalPromise = new Promise<string>((resolve) => (onSignal = resolve));
+  const handle = (signal: string) => {
+    if (signalled) {
       log.warn({ action: 'force-exit', signal }, 'second signal: exiting now');
       process.exit(130);
     }
+    signalled = signal;
     log.info({ action: 'shutdown', signal, deadlineMs: deadline }, 'shutting down');
     const timer = setTimeout(() => {
       log.error({ action: 'shutdown-timeout' }, 'shutdown deadline passed; exiting');
       process.exit(EXIT.FAILURES);
     }, deadline + 2000);
     timer.unref();
-    stopping = svc.stop(deadline).then(async () => {
-      await app.close();
-      return EXIT.OK;
-    });
-    return stopping;
+    onSignal(signal);
   };
-  const signalled = new Promise<number>((resolve) => {
-    process.on('SIGTERM', () => void stop('SIGTERM').then(resolve));
-    process.on('SIGINT', () => void stop('SIGINT').then(resolve));
-  });
-  const code = await Promise.race([svc.done, signalled]);
-  if (!stopping) {
-    await svc.stop(deadline);
-    await app.close();
-  } else await stopping;
-  return code;
+  process.on('SIGTERM', () => handle('SIGTERM'));
+  process.on('SIGINT', () => handle('SIGINT'));
+  const svc = await startService(app, opts);
+  const first = await Promise.race([
+    svc.done.then((code) => ({ code })),
+    signalPromise.then(() => ({ code: EXIT.OK })),
+  ]);
+  await svc.stop(deadline);
+  await app.close();
+  return first.code;
 }
