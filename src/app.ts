@@ -2,6 +2,7 @@
  * Wires the core from a config: store, spool, intake, pipeline, handlers. Sources and the push
  * listener plug into `intake` and `pipeline.onOutcome`.
  */
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
@@ -43,7 +44,20 @@ export function createApp(
   const p = config.pipeline;
   const pipeline = new Pipeline({
     store,
-    readRaw: (row) => spool.read(row.spoolPath),
+    // The bytes must be the ones recorded: a spool file cut short by a power loss before its
+    // acknowledgement is quarantined, never handled as if complete.
+    readRaw: async (row) => {
+      const raw = await spool.read(row.spoolPath);
+      // (SMTP rows hash the client's bytes without our trace header, so only their size is checked.)
+      const bad =
+        raw.length !== row.size ||
+        (row.sourceKind !== 'smtp' && createHash('sha256').update(raw).digest('hex') !== row.sha256);
+      if (bad)
+        throw new Error(
+          `spool file ${row.spoolPath} does not match the recorded size/hash (incomplete write)`,
+        );
+      return raw;
+    },
     // Big messages are parsed from the spool file in 64 KiB chunks rather than as one huge chunk.
     parse: (raw, limits, key, row) =>
       parseMessage(raw.length > STREAM_PARSE_ABOVE ? createReadStream(row.spoolPath) : raw, limits, key),

@@ -270,7 +270,7 @@ export const configSchema = z
       .default({ level: 'info' }),
     pipeline: z
       .object({
-        concurrency: z.number().int().min(1).max(256).default(8),
+        concurrency: z.number().int().min(1).max(256).default(32),
         maxAttempts: z.number().int().min(1).default(10),
         backoffBase: duration.prefault('10s'),
         backoffMax: duration.prefault('1h'),

@@ -47,7 +47,7 @@ export class Intake {
     const existing = this.store.getByPosition(req.source.positionKey);
     if (existing) return { row: existing, created: false, known: true };
     const file = await this.spool.write(raw);
-    return this.commit(file, req);
+    return this.commitDurably(file, req);
   }
 
   /**
@@ -62,7 +62,7 @@ export class Intake {
     const existing = this.store.getByPosition(req.source.positionKey);
     if (existing) return { row: existing, created: false, known: true };
     const file = await this.spool.write(raw);
-    return this.commit(file, req, final);
+    return this.commitDurably(file, req, final);
   }
 
   async receiveStream(
@@ -78,7 +78,21 @@ export class Intake {
       stream,
       req.prefix ? { maxBytes: req.maxBytes, prefix: req.prefix } : { maxBytes: req.maxBytes },
     );
-    return this.commit(file, req);
+    return this.commitDurably(file, req);
+  }
+
+  /**
+   * The ledger commit and the spool fsync run in parallel; the caller is told "received" only when
+   * both are done. A crash in between acknowledges nothing; a row whose file did not reach the disk
+   * (power loss) fails the pipeline's hash check and is quarantined with that reason.
+   */
+  private async commitDurably(
+    file: SpooledFile,
+    req: IntakeRequest,
+    final?: NewLedgerRow['final'],
+  ): Promise<IntakeResult> {
+    const [res] = await Promise.all([this.commit(file, req, final), file.durable]);
+    return res;
   }
 
   /** Queues the ledger insert; all inserts queued in one turn of the event loop are committed

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { syncDir } from '../store/dirsync.js';
 
 const made = new Set<string>();
 
@@ -25,10 +26,5 @@ export async function writeFileAtomic(path: string, data: Buffer | string, tmpDi
   }
   await fh.close();
   await rename(tmp, path);
-  const dh = await open(dir, 'r');
-  try {
-    await dh.sync();
-  } finally {
-    await dh.close();
-  }
+  await syncDir(dir);
 }

@@ -9,6 +9,7 @@ import { mkdir, open, readFile, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { SizeLimitError } from '../core/errors.js';
+import { syncDir } from './dirsync.js';
 
 export interface SpooledFile {
   path: string;
@@ -17,12 +18,15 @@ export interface SpooledFile {
   sha256: string;
   /** The first bytes of the source message (for header scans without rereading the file). */
   head: Buffer;
+  /** Resolves when the file content and its directory entry are on stable storage. */
+  durable: Promise<void>;
 }
+
+const WRITE_BATCH = 256 * 1024;
 
 const HEAD_BYTES = 64 * 1024;
 
 export class Spool {
-  private readonly pendingDirSync = new Map<string, Promise<void>>();
   private readonly made = new Set<string>();
 
   constructor(readonly dir: string) {
@@ -40,45 +44,53 @@ export class Spool {
     return { dir, path: join(dir, name) };
   }
 
-  /** Writes a Buffer durably. */
+  /**
+   * Writes a Buffer. Resolves once the bytes are written; `durable` resolves once the file and its
+   * directory entry are fsynced. Callers acknowledge nothing before `durable` (the ledger commit
+   * runs in parallel with it; see Intake).
+   */
   async write(raw: Buffer, prefix?: Buffer): Promise<SpooledFile> {
     const { dir, path } = await this.target();
     const fh = await open(path, 'wx', 0o640);
+    const dirSynced = syncDir(dir);
     try {
-      if (prefix?.length) await fh.write(prefix);
-      await writeAll(fh, raw);
-      await fh.sync();
-    } finally {
-      await fh.close();
+      await writeAll(fh, prefix?.length ? [prefix, raw] : [raw]);
+    } catch (err) {
+      await fh.close().catch(() => undefined);
+      await rm(path, { force: true });
+      dirSynced.catch(() => undefined);
+      throw err;
     }
-    await this.syncDir(dir);
     return {
       path,
       size: raw.length + (prefix?.length ?? 0),
       sha256: createHash('sha256').update(raw).digest('hex'),
       head: raw.subarray(0, HEAD_BYTES),
+      durable: syncAndClose(fh, dirSynced),
     };
   }
 
   /** Streams into the spool, hashing on the way; rejects with SizeLimitError past `maxBytes`
-   * (the stream is then drained so a protocol peer can still be answered). */
+   * (the stream is then drained so a protocol peer can still be answered). Chunks are written in
+   * batches of up to 256 KiB. */
   async writeStream(stream: Readable, opts: { maxBytes: number; prefix?: Buffer }): Promise<SpooledFile> {
     const { dir, path } = await this.target();
     const fh = await open(path, 'wx', 0o640);
     // The directory entry exists now: its fsync can run while the bytes arrive (off the ack path).
-    const dirSynced = this.syncDir(dir);
-    dirSynced.catch(() => undefined);
+    const dirSynced = syncDir(dir);
     const hash = createHash('sha256');
     const headParts: Buffer[] = [];
     let headLen = 0;
     let size = 0;
     let oversize = false;
+    let batch: Buffer[] = opts.prefix?.length ? [opts.prefix] : [];
+    let batchLen = 0;
     try {
-      if (opts.prefix?.length) await fh.write(opts.prefix);
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         size += chunk.length;
         if (size > opts.maxBytes) {
           oversize = true;
+          batch = [];
           continue; // keep draining, store nothing more
         }
         hash.update(chunk);
@@ -86,53 +98,60 @@ export class Spool {
           headParts.push(chunk);
           headLen += chunk.length;
         }
-        await writeAll(fh, chunk);
+        batch.push(chunk);
+        batchLen += chunk.length;
+        if (batchLen >= WRITE_BATCH) {
+          await writeAll(fh, batch);
+          batch = [];
+          batchLen = 0;
+        }
       }
       if (oversize) throw new SizeLimitError(opts.maxBytes);
-      await fh.sync();
+      if (batch.length) await writeAll(fh, batch);
     } catch (err) {
       await fh.close().catch(() => undefined);
       await rm(path, { force: true });
+      dirSynced.catch(() => undefined);
       throw err;
     }
-    await fh.close();
-    await dirSynced;
     return {
       path,
       size: size + (opts.prefix?.length ?? 0),
       sha256: hash.digest('hex'),
       head: Buffer.concat(headParts).subarray(0, HEAD_BYTES),
+      durable: syncAndClose(fh, dirSynced),
     };
   }
 
   read(path: string): Promise<Buffer> {
     return readFile(path);
   }
+}
 
-  /** fsync a directory; concurrent callers for the same directory share one fsync that starts
-   * after their rename/create happened (the next flush), which is the group commit. */
-  private syncDir(dir: string): Promise<void> {
-    const pending = this.pendingDirSync.get(dir);
-    if (pending) return pending;
-    const p = (async () => {
-      await new Promise<void>((r) => setImmediate(r));
-      this.pendingDirSync.delete(dir);
-      const fh = await open(dir, 'r');
-      try {
-        await fh.sync();
-      } finally {
-        await fh.close();
+async function writeAll(fh: FileHandle, bufs: Buffer[]): Promise<void> {
+  let pending = bufs.filter((b) => b.length);
+  while (pending.length) {
+    const { bytesWritten } = await fh.writev(pending);
+    let n = bytesWritten;
+    while (n > 0 && pending.length) {
+      const first = pending[0]!;
+      if (n >= first.length) {
+        n -= first.length;
+        pending.shift();
+      } else {
+        pending[0] = first.subarray(n);
+        n = 0;
       }
-    })();
-    this.pendingDirSync.set(dir, p);
-    return p;
+    }
+    pending = pending.filter((b) => b.length);
   }
 }
 
-async function writeAll(fh: FileHandle, buf: Buffer): Promise<void> {
-  let off = 0;
-  while (off < buf.length) {
-    const { bytesWritten } = await fh.write(buf, off, buf.length - off);
-    off += bytesWritten;
+async function syncAndClose(fh: FileHandle, dirSynced: Promise<void>): Promise<void> {
+  try {
+    await fh.datasync();
+  } finally {
+    await fh.close();
   }
+  await dirSynced;
 }
