@@ -90,13 +90,3 @@ export function classifyFailure(err: unknown): FailureVerdict {
   }
   return { retryable: true, code: 'ERROR', reason: String(err) };
 }
-
-/** Exponential backoff with full jitter, capped. `attempt` starts at 1. */
-export function backoffDelay(
-  attempt: number,
-  opts: { baseMs: number; maxMs: number },
-  random: () => number = Math.random,
-): number {
-  const exp = Math.min(opts.maxMs, opts.baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(exp / 2 + random() * (exp / 2));
-}

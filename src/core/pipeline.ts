@@ -7,7 +7,8 @@ import type { Logger } from 'pino';
 import type { Handler } from '../handlers/types.js';
 import type { LedgerRow, Store } from '../store/types.js';
 import type { Classification } from './classify/types.js';
-import { backoffDelay, classifyFailure, type FailureVerdict } from './errors.js';
+import { backoffDelay } from './backoff.js';
+import { classifyFailure, type FailureVerdict } from './errors.js';
 import type { MessageContext, ParsedMessage } from './parsed.js';
 import type { ParseLimits } from './parse.js';
 import { route, type RouteMatch, type RouteSpec } from './router.js';
@@ -265,7 +266,7 @@ export class Pipeline {
         null,
       );
     }
-    const next = this.now() + backoffDelay(attempt, this.d.backoff);
+    const next = this.now() + backoffDelay(attempt, { ...this.d.backoff, factor: 2, jitter: 0.5 });
     this.finish(row, 'failed', v.reason, routeName, attempt, next);
   }
 

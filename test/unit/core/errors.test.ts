@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, classifyFailure, PermanentError, TemporaryError } from '../../../src/core/errors.js';
+import { backoffDelay } from '../../../src/core/backoff.js';
+import { classifyFailure, PermanentError, TemporaryError } from '../../../src/core/errors.js';
 
 describe('classifyFailure', () => {
   it('keeps typed verdicts and treats unknown errors as temporary', () => {
@@ -14,7 +15,7 @@ describe('classifyFailure', () => {
 
 describe('backoffDelay', () => {
   it('grows exponentially with jitter in [exp/2, exp] and is capped', () => {
-    const o = { baseMs: 1000, maxMs: 60_000 };
+    const o = { baseMs: 1000, maxMs: 60_000, factor: 2, jitter: 0.5 };
     expect(backoffDelay(1, o, () => 0)).toBe(500);
     expect(backoffDelay(1, o, () => 1)).toBe(1000);
     expect(backoffDelay(4, o, () => 1)).toBe(8000);
