@@ -20,7 +20,7 @@ export interface SourceContext {
   onOutcome: (fn: (e: OutcomeEvent) => void) => () => void;
   /** Resolves when each id is final (delivered/dead/skipped) or failed (retry later), or at the deadline. */
   awaitOutcomes: (ids: number[], timeoutMs: number) => Promise<void>;
-  /** Config file directory, for relative paths such as tls.caFile. */
+  /** Config file directory: relative paths of files the config reads (tls.caFile) resolve here. */
   baseDir: string;
 }
 
