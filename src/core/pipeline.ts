@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { Handler } from '../handlers/types.js';
-import type { LedgerRow, Store } from '../store/types.js';
+import type { HandlerOutcome, LedgerRow, Store } from '../store/types.js';
 import type { Classification } from './classify/types.js';
 import { backoffDelay } from './backoff.js';
 import { classifyFailure, type FailureVerdict } from './errors.js';
@@ -53,6 +53,7 @@ export class Pipeline {
   private repump = false;
   private readonly listeners = new Set<(e: OutcomeEvent) => void>();
   private readonly handlerListeners = new Set<(e: HandlerEvent) => void>();
+  private readonly outcomes = new Map<number, HandlerOutcome[]>();
   private readonly abort = new AbortController();
 
   constructor(private readonly d: PipelineDeps) {
@@ -129,10 +130,23 @@ export class Pipeline {
         this.repump = false;
         const free = this.d.concurrency - this.inFlight.size;
         if (free <= 0) break;
-        const rows = this.d.store.claimDue(this.now(), free);
+        const rows = this.d.store.claimDue(this.now(), free, new Set(this.inFlight.keys()));
         for (const row of rows) {
           const p = this.process(row)
-            .catch((err: unknown) => this.d.log.error({ err, id: row.id }, 'pipeline bug: process threw'))
+            .catch((err: unknown) => {
+              // A bug, not the message: back off like a temporary failure so it cannot spin.
+              this.d.log.error({ err, id: row.id }, 'pipeline bug: process threw');
+              try {
+                this.fail(
+                  row,
+                  { retryable: true, code: 'INTERNAL', reason: `internal error: ${String(err)}` },
+                  null,
+                  row.attempts + 1,
+                );
+              } catch (e) {
+                this.d.log.error({ err: e, id: row.id }, 'could not record the internal error');
+              }
+            })
             .finally(() => {
               this.inFlight.delete(row.id);
               this.wake();
@@ -176,7 +190,14 @@ export class Pipeline {
     attempts: number,
     nextAttemptAt: number | null,
   ): void {
-    this.d.store.finish(row.id, { status, reason, route: routeName, nextAttemptAt, attempts }, this.now());
+    const outcomes = this.outcomes.get(row.id) ?? [];
+    this.outcomes.delete(row.id);
+    this.d.store.finish(
+      row.id,
+      { status, reason, route: routeName, nextAttemptAt, attempts },
+      this.now(),
+      outcomes,
+    );
     this.d.log.info(
       { action: status, id: row.id, source: row.source, route: routeName, attempts, reason },
       `message ${status}`,
@@ -309,7 +330,10 @@ export class Pipeline {
             : classifyFailure(err);
       }
     }
-    this.d.store.recordHandlerOutcome({
+    // Recorded with the message's final transition, in one transaction.
+    const list = this.outcomes.get(msg.id) ?? [];
+    this.outcomes.set(msg.id, list);
+    list.push({
       messageId: msg.id,
       handler: inv,
       status: verdict ? (verdict.retryable ? 'failed' : 'dead') : 'ok',

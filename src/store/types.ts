@@ -81,15 +81,17 @@ export interface Store {
   sync(): void;
   get(id: number): LedgerRow | undefined;
   getByPosition(positionKey: string): LedgerRow | undefined;
-  /** Claims up to `limit` due rows (received, or failed with nextAttemptAt <= now), marks them processing. */
-  claimDue(now: number, limit: number): LedgerRow[];
+  /** Up to `limit` due rows (received, or failed with nextAttemptAt <= now) not in `exclude` (the
+   * caller's in-flight ids). The embedded store keeps claims in the process's memory; a shared
+   * database implementation claims with a lease (status `processing`) instead. */
+  claimDue(now: number, limit: number, exclude?: ReadonlySet<number>): LedgerRow[];
   /** Earliest nextAttemptAt among failed rows, for the retry timer. */
   nextDueAt(): number | null;
   /** Crash recovery: rows left `processing` by a dead process go back to `received`. */
   requeueProcessing(now: number): number;
   recordHandlerOutcome(o: HandlerOutcome): void;
   handlerOutcomes(id: number): HandlerOutcome[];
-  /** Final or retry transition, atomically with the attempt count. */
+  /** Final or retry transition, atomically with the attempt count and this attempt's handler outcomes. */
   finish(
     id: number,
     update: {
@@ -100,6 +102,7 @@ export interface Store {
       attempts: number;
     },
     now: number,
+    outcomes?: readonly HandlerOutcome[],
   ): void;
   /** Rows of a source whose outcome is final but not yet settled on the server (after a sync()). */
   unsettled(source: string, limit: number): LedgerRow[];

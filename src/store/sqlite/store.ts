@@ -104,7 +104,6 @@ export class SqliteStore implements Store {
       dueReceived: p(`SELECT * FROM messages WHERE status = 'received' ORDER BY id LIMIT ?`),
       dueFailed: p(`SELECT * FROM messages WHERE status = 'failed' AND next_attempt_at <= ?
         ORDER BY next_attempt_at LIMIT ?`),
-      setProcessing: p(`UPDATE messages SET status = 'processing', updated_at = ? WHERE id = ?`),
       nextDue: p(`SELECT MIN(next_attempt_at) AS t FROM messages WHERE status = 'failed'`),
       requeue: p(`UPDATE messages SET status = 'received', updated_at = ? WHERE status = 'processing'`),
       upsertOutcome: p(`INSERT INTO handler_outcomes (message, handler, status, attempts, detail, at)
@@ -193,17 +192,16 @@ export class SqliteStore implements Store {
     return r && toRow(r);
   }
 
-  claimDue(now: number, limit: number): LedgerRow[] {
-    return this.db.transaction(() => {
-      const raw = this.s.dueFailed.all(now, limit) as RawRow[];
-      if (raw.length < limit) raw.push(...(this.s.dueReceived.all(limit - raw.length) as RawRow[]));
-      const rows = raw.map(toRow);
-      for (const r of rows) {
-        this.s.setProcessing.run(now, r.id);
-        r.status = 'processing';
-      }
-      return rows;
-    })();
+  claimDue(now: number, limit: number, exclude: ReadonlySet<number> = new Set()): LedgerRow[] {
+    // Claims live in the caller's memory (one process owns this database), so listing due rows
+    // writes nothing; a crash simply leaves them due.
+    const want = limit + exclude.size;
+    const raw = (this.s.dueFailed.all(now, want) as RawRow[]).filter((r) => !exclude.has(r.id));
+    if (raw.length < limit) {
+      const more = (this.s.dueReceived.all(want) as RawRow[]).filter((r) => !exclude.has(r.id));
+      raw.push(...more.slice(0, limit - raw.length));
+    }
+    return raw.slice(0, limit).map(toRow);
   }
 
   nextDueAt(): number | null {
@@ -234,8 +232,12 @@ export class SqliteStore implements Store {
       attempts: number;
     },
     now: number,
+    outcomes: readonly HandlerOutcome[] = [],
   ): void {
-    this.s.finish.run({ ...u, id, now });
+    this.db.transaction(() => {
+      for (const o of outcomes) this.s.upsertOutcome.run(o);
+      this.s.finish.run({ ...u, id, now });
+    })();
   }
 
   unsettled(source: string, limit: number): LedgerRow[] {
