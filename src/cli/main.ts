@@ -12,6 +12,8 @@ import { replay, replayItems } from './replay.js';
 import { printStatus } from './status.js';
 import { checkCommand } from './check.js';
 import { runCommand } from './run.js';
+import { exportCommand } from './export.js';
+import { restoreCommand } from './restore.js';
 import { openThreadMap } from '../store/sqlite/threads.js';
 
 const HELP: Record<string, string> = {
@@ -23,6 +25,8 @@ Commands:
   status    counts by status, unsettled messages, recent dead letters with reasons
   retry     put a dead message (or all with --dead) back into the pipeline
   check     validate the configuration, log in to each source, list capabilities and folders
+  export    back up a source (read-only, incremental, resumable) to maildir, mbox or eml + manifest
+  restore   APPEND an export back into an IMAP source (skips what is already there)
   threads   remember (add) or look up (get) which ticket a sent Message-ID belongs to
 
 Common options:
@@ -56,6 +60,17 @@ ticket (exit 1 when unknown).`,
   check: `Usage: mailintake check [--offline] [-c FILE]
 Validates the configuration (errors name the field and the fix). Without --offline also logs in
 to every pull source and lists capabilities (IDLE, MOVE, UIDPLUS, CONDSTORE) and folders.`,
+  export: `Usage: mailintake export --source NAME --out DIR [--format maildir|mbox|eml]
+                        [--mailbox M ...|--all] [--since YYYY-MM-DD] [--verify] [-c FILE]
+Read-only backup (EXAMINE + BODY.PEEK; POP3 never DELE) of every selectable folder (default) or
+the given ones, keeping flags and internal dates, with manifest.jsonl (folder, UIDVALIDITY, UID,
+Message-ID, SHA-256, size, flags, date, file). Rerun to fetch only new mail or resume after a crash.
+  --verify   re-read the whole export and check every hash (exit 1 on mismatch, listed on stderr)
+Exit 1 when a folder failed or verification failed, 4 when the source is unreachable.`,
+  restore: `Usage: mailintake restore --source NAME --from DIR [--mailbox M ...] [-c FILE]
+APPENDs exported messages with their flags and internal dates into the same folder names
+(creating missing ones). Messages already present (Message-ID + SHA-256) are skipped, so a restore
+can be repeated. Exit 1 when a message could not be restored.`,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -82,6 +97,14 @@ async function main(argv: string[]): Promise<number> {
       dead: { type: 'boolean' },
       recent: { type: 'string' },
       offline: { type: 'boolean' },
+      source: { type: 'string' },
+      out: { type: 'string' },
+      from: { type: 'string' },
+      format: { type: 'string' },
+      mailbox: { type: 'string', multiple: true },
+      all: { type: 'boolean' },
+      since: { type: 'string' },
+      verify: { type: 'boolean' },
     },
     strict: true,
   });
@@ -94,6 +117,10 @@ async function main(argv: string[]): Promise<number> {
       return checkCommand(resolveConfigPath(values.config), { offline: values.offline === true });
     case 'run':
       return runCommand(values.config, { push: values.push === true, once: values.once === true });
+    case 'export':
+      return exportCommand({ config: values.config, source: values.source, out: values.out, format: values.format, mailbox: values.mailbox, all: values.all === true, since: values.since, verify: values.verify === true }); // prettier-ignore
+    case 'restore':
+      return restoreCommand({ config: values.config, source: values.source, from: values.from, mailbox: values.mailbox }); // prettier-ignore
   }
   if (cmd === 'threads') return threadsCommand(values.config, positionals);
   const { loaded, log } = load(values.config);
