@@ -1,8 +1,9 @@
 /** Atomic file writes: write to a temp name in the same directory, fsync, rename, fsync the directory. */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { syncDir } from '../store/dirsync.js';
+import { closeFd, openFd, syncFd, writeAllFd } from '../store/fd.js';
 
 const made = new Set<string>();
 
@@ -15,16 +16,16 @@ export async function writeFileAtomic(path: string, data: Buffer | string, tmpDi
     made.add(d);
   }
   const tmp = join(tdir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
-  const fh = await open(tmp, 'w', 0o640);
+  const fd = await openFd(tmp, 'w', 0o640);
   try {
-    await fh.writeFile(data);
-    await fh.sync();
+    await writeAllFd(fd, [typeof data === 'string' ? Buffer.from(data) : data]);
+    await syncFd(fd);
   } catch (err) {
-    await fh.close().catch(() => undefined);
+    await closeFd(fd).catch(() => undefined);
     await rm(tmp, { force: true });
     throw err;
   }
-  await fh.close();
+  await closeFd(fd);
   await rename(tmp, path);
   await syncDir(dir);
 }

@@ -5,11 +5,12 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { mkdir, open, readFile, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { SizeLimitError } from '../core/errors.js';
 import { syncDir } from './dirsync.js';
+import { closeFd, datasyncFd, openFd, writeAllFd } from './fd.js';
 
 export interface SpooledFile {
   path: string;
@@ -51,12 +52,12 @@ export class Spool {
    */
   async write(raw: Buffer, prefix?: Buffer): Promise<SpooledFile> {
     const { dir, path } = await this.target();
-    const fh = await open(path, 'wx', 0o640);
+    const fd = await openFd(path, 'wx', 0o640);
     const dirSynced = syncDir(dir);
     try {
-      await writeAll(fh, prefix?.length ? [prefix, raw] : [raw]);
+      await writeAllFd(fd, prefix?.length ? [prefix, raw] : [raw]);
     } catch (err) {
-      await fh.close().catch(() => undefined);
+      await closeFd(fd).catch(() => undefined);
       await rm(path, { force: true });
       dirSynced.catch(() => undefined);
       throw err;
@@ -66,7 +67,7 @@ export class Spool {
       size: raw.length + (prefix?.length ?? 0),
       sha256: createHash('sha256').update(raw).digest('hex'),
       head: raw.subarray(0, HEAD_BYTES),
-      durable: syncAndClose(fh, dirSynced),
+      durable: syncAndClose(fd, dirSynced),
     };
   }
 
@@ -75,7 +76,7 @@ export class Spool {
    * batches of up to 256 KiB. */
   async writeStream(stream: Readable, opts: { maxBytes: number; prefix?: Buffer }): Promise<SpooledFile> {
     const { dir, path } = await this.target();
-    const fh = await open(path, 'wx', 0o640);
+    const fd = await openFd(path, 'wx', 0o640);
     // The directory entry exists now: its fsync can run while the bytes arrive (off the ack path).
     const dirSynced = syncDir(dir);
     const hash = createHash('sha256');
@@ -101,15 +102,15 @@ export class Spool {
         batch.push(chunk);
         batchLen += chunk.length;
         if (batchLen >= WRITE_BATCH) {
-          await writeAll(fh, batch);
+          await writeAllFd(fd, batch);
           batch = [];
           batchLen = 0;
         }
       }
       if (oversize) throw new SizeLimitError(opts.maxBytes);
-      if (batch.length) await writeAll(fh, batch);
+      if (batch.length) await writeAllFd(fd, batch);
     } catch (err) {
-      await fh.close().catch(() => undefined);
+      await closeFd(fd).catch(() => undefined);
       await rm(path, { force: true });
       dirSynced.catch(() => undefined);
       throw err;
@@ -119,7 +120,7 @@ export class Spool {
       size: size + (opts.prefix?.length ?? 0),
       sha256: hash.digest('hex'),
       head: Buffer.concat(headParts).subarray(0, HEAD_BYTES),
-      durable: syncAndClose(fh, dirSynced),
+      durable: syncAndClose(fd, dirSynced),
     };
   }
 
@@ -128,30 +129,11 @@ export class Spool {
   }
 }
 
-async function writeAll(fh: FileHandle, bufs: Buffer[]): Promise<void> {
-  let pending = bufs.filter((b) => b.length);
-  while (pending.length) {
-    const { bytesWritten } = await fh.writev(pending);
-    let n = bytesWritten;
-    while (n > 0 && pending.length) {
-      const first = pending[0]!;
-      if (n >= first.length) {
-        n -= first.length;
-        pending.shift();
-      } else {
-        pending[0] = first.subarray(n);
-        n = 0;
-      }
-    }
-    pending = pending.filter((b) => b.length);
-  }
-}
-
-async function syncAndClose(fh: FileHandle, dirSynced: Promise<void>): Promise<void> {
+async function syncAndClose(fd: number, dirSynced: Promise<void>): Promise<void> {
   try {
-    await fh.datasync();
+    await datasyncFd(fd);
   } finally {
-    await fh.close();
+    await closeFd(fd);
   }
   await dirSynced;
 }
