@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { PermanentError, TemporaryError } from '../core/errors.js';
 import { buildPayload } from '../core/payload.js';
+import { deadline } from './deadline.js';
 import type { Handler } from './types.js';
 
 export interface CommandOptions {
@@ -31,6 +32,7 @@ export function createCommandHandler(name: string, opts: CommandOptions): Handle
               JSON.stringify(buildPayload(msg, call.match, call.idempotencyKey, { includeRaw: true })),
             );
       return new Promise<void>((resolve, reject) => {
+        const limit = deadline(call.signal, opts.timeoutMs);
         const child = spawn(file, args, {
           shell: false,
           cwd: opts.cwd,
@@ -43,7 +45,7 @@ export function createCommandHandler(name: string, opts: CommandOptions): Handle
             MAILINTAKE_ROUTE: call.match.route.name,
             MAILINTAKE_SHA256: msg.sha256,
           },
-          signal: AbortSignal.any([call.signal, AbortSignal.timeout(opts.timeoutMs)]),
+          signal: limit.signal,
           killSignal: 'SIGKILL',
         });
         let stderr = '';
@@ -64,6 +66,7 @@ export function createCommandHandler(name: string, opts: CommandOptions): Handle
           else reject(new TemporaryError(`command ${name}: ${err.message}`, code ?? 'SPAWN', err));
         });
         child.on('close', (codeOrNull, signal) => {
+          limit.dispose();
           if (codeOrNull === 0) return resolve();
           const detail = `command ${name}: exit ${codeOrNull ?? signal}${stderr ? `: ${stderr.trim().slice(0, 300)}` : ''}`;
           if (codeOrNull === EX_TEMPFAIL || codeOrNull === null)

@@ -6,6 +6,7 @@
 import { createHmac } from 'node:crypto';
 import { PermanentError, TemporaryError } from '../core/errors.js';
 import { buildPayload } from '../core/payload.js';
+import { deadline } from './deadline.js';
 import type { MessageContext } from '../core/parsed.js';
 import type { Handler, HandlerCall } from './types.js';
 
@@ -44,17 +45,16 @@ export function createWebhookHandler(name: string, opts: WebhookOptions): Handle
       };
       if (opts.secret) headers[SIGNATURE_HEADER] = signBody(opts.secret, ts, body);
       let res: Response;
+      let text: string;
+      const limit = deadline(call.signal, opts.timeoutMs);
       try {
-        res = await fetch(opts.url, {
-          method: 'POST',
-          headers,
-          body,
-          signal: AbortSignal.any([call.signal, AbortSignal.timeout(opts.timeoutMs)]),
-        });
+        res = await fetch(opts.url, { method: 'POST', headers, body, signal: limit.signal });
+        text = (await res.text().catch(() => '')).slice(0, 300);
       } catch (err) {
         throw new TemporaryError(`webhook ${name}: ${(err as Error).message}`, 'WEBHOOK_NETWORK', err);
+      } finally {
+        limit.dispose();
       }
-      const text = (await res.text().catch(() => '')).slice(0, 300);
       if (res.status >= 200 && res.status < 300) return;
       const detail = `webhook ${name}: HTTP ${res.status}${text ? ` ${text}` : ''}`;
       if (res.status === 408 || res.status === 429 || res.status >= 500) {
