@@ -110,7 +110,7 @@ describe.skipIf(!HAVE_CLI)('secrets never in logs (debug level)', () => {
     expect(hookHits, once.output.slice(-2000)).toBeGreaterThanOrEqual(2);
     expect(once.code).toBe(1); // the bad sources failed
     expect(output).toMatch(/auth|login|credentials/i);
-    expect(output).toContain('sec-imap'); // the logs do talk about these accounts
+    expect(output).toContain('sec-pop'); // the logs do talk about these accounts (USER sec-pop)
     const rows = readLedger(join(dir, 'db.sqlite'));
     expect(rows.filter((r) => r.status === 'delivered').length).toBeGreaterThanOrEqual(2);
     const leaks = scan(output, [
