@@ -47,7 +47,8 @@ export function createApp(
     // The bytes must be the ones recorded: a spool file cut short by a power loss before its
     // acknowledgement is quarantined, never handled as if complete.
     readRaw: async (row) => {
-      const raw = await spool.read(row.spoolPath);
+      const { raw, cached } = await spool.readChecked(row.spoolPath);
+      if (cached) return raw; // the very bytes intake just wrote
       // (SMTP rows hash the client's bytes without our trace header, so only their size is checked.)
       const bad =
         raw.length !== row.size ||

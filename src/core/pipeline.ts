@@ -3,11 +3,13 @@
  * Each handler invocation's outcome is recorded on its own, so a retry re-runs only the handlers
  * that have not succeeded. Final states: delivered, dead (reason), skipped (reason).
  */
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { Handler } from '../handlers/types.js';
 import type { HandlerOutcome, LedgerRow, Store } from '../store/types.js';
 import type { Classification } from './classify/types.js';
 import { backoffDelay } from './backoff.js';
+import { deadline } from './deadline.js';
 import { classifyFailure, type FailureVerdict } from './errors.js';
 import type { MessageContext, ParsedMessage } from './parsed.js';
 import type { ParseLimits } from './parse.js';
@@ -58,6 +60,8 @@ export class Pipeline {
 
   constructor(private readonly d: PipelineDeps) {
     this.now = d.now ?? Date.now;
+    // Every in-flight handler call listens for the hard-stop signal.
+    setMaxListeners(0, this.abort.signal);
   }
 
   onOutcome(fn: (e: OutcomeEvent) => void): () => void {
@@ -102,6 +106,7 @@ export class Pipeline {
    * failed rows to reach a final status (sleeping until their retry time). */
   async idle(opts: { retries?: boolean } = {}): Promise<void> {
     for (;;) {
+      if (!this.running) return await Promise.allSettled([...this.inFlight.values()]).then(() => undefined);
       this.wake();
       await Promise.allSettled([...this.inFlight.values()]);
       await new Promise<void>((r) => setImmediate(r));
@@ -129,7 +134,8 @@ export class Pipeline {
       do {
         this.repump = false;
         const free = this.d.concurrency - this.inFlight.size;
-        if (free <= 0) break;
+        // Claim in batches: one query per quarter of the slots, not one per finished message.
+        if (free <= 0 || (this.inFlight.size > 0 && free < Math.max(1, this.d.concurrency >> 2))) break;
         const rows = this.d.store.claimDue(this.now(), free, new Set(this.inFlight.keys()));
         for (const row of rows) {
           const p = this.process(row)
@@ -240,12 +246,6 @@ export class Pipeline {
     const deliver = matches.filter((m) => m.route.action === 'deliver');
     if (!deliver.length)
       return this.finish(row, 'skipped', `dropped by route ${routeName}`, routeName, attempt, null);
-    let stripped: MessageContext['strippedReply'] = null;
-    try {
-      stripped = this.d.stripReply?.(parsed) ?? null;
-    } catch (err) {
-      this.d.log.warn({ err, id: row.id }, 'reply stripping failed; continuing without it');
-    }
     const msg: MessageContext = {
       id: row.id,
       raw,
@@ -256,8 +256,27 @@ export class Pipeline {
       sha256: row.sha256,
       parsed,
       classification,
-      strippedReply: stripped,
+      strippedReply: null,
     };
+    // Computed when a handler first reads it (a Maildir delivery never does).
+    const strip = this.d.stripReply;
+    if (strip) {
+      let cached: MessageContext['strippedReply'] | undefined;
+      Object.defineProperty(msg, 'strippedReply', {
+        enumerable: true,
+        get: () => {
+          if (cached === undefined) {
+            try {
+              cached = strip(parsed);
+            } catch (err) {
+              this.d.log.warn({ err, id: row.id }, 'reply stripping failed; continuing without it');
+              cached = null;
+            }
+          }
+          return cached;
+        },
+      });
+    }
     const done = new Map(this.d.store.handlerOutcomes(row.id).map((o) => [o.handler, o]));
     let temporary: FailureVerdict | null = null;
     let permanent: FailureVerdict | null = null;
@@ -306,8 +325,8 @@ export class Pipeline {
     if (!handler) {
       verdict = { retryable: false, code: 'NO_HANDLER', reason: `handler ${hname} is not configured` };
     } else {
-      const timeout = AbortSignal.timeout(this.d.handlerTimeoutMs);
-      const signal = AbortSignal.any([timeout, this.abort.signal]);
+      const limit = deadline(this.abort.signal, this.d.handlerTimeoutMs);
+      const signal = limit.signal;
       try {
         await raceAbort(
           handler.handle(msg, {
@@ -328,6 +347,8 @@ export class Pipeline {
                 reason: `handler ${hname} did not finish within ${this.d.handlerTimeoutMs} ms`,
               }
             : classifyFailure(err);
+      } finally {
+        limit.dispose();
       }
     }
     // Recorded with the message's final transition, in one transaction.

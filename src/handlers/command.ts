@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { PermanentError, TemporaryError } from '../core/errors.js';
 import { buildPayload } from '../core/payload.js';
-import { deadline } from './deadline.js';
+import { deadline } from '../core/deadline.js';
 import type { Handler } from './types.js';
 
 export interface CommandOptions {

@@ -6,7 +6,7 @@
 import { createHmac } from 'node:crypto';
 import { PermanentError, TemporaryError } from '../core/errors.js';
 import { buildPayload } from '../core/payload.js';
-import { deadline } from './deadline.js';
+import { deadline } from '../core/deadline.js';
 import type { MessageContext } from '../core/parsed.js';
 import type { Handler, HandlerCall } from './types.js';
 

@@ -27,8 +27,14 @@ const WRITE_BATCH = 256 * 1024;
 
 const HEAD_BYTES = 64 * 1024;
 
+/** At most this many bytes of recently written messages stay in memory, each at most CACHE_ONE_MAX. */
+const CACHE_MAX = 32 * 1024 * 1024;
+const CACHE_ONE_MAX = 1024 * 1024;
+
 export class Spool {
   private readonly made = new Set<string>();
+  private readonly cache = new Map<string, Buffer>();
+  private cacheBytes = 0;
 
   constructor(readonly dir: string) {
     mkdirSync(dir, { recursive: true });
@@ -62,6 +68,7 @@ export class Spool {
       dirSynced.catch(() => undefined);
       throw err;
     }
+    this.remember(path, prefix?.length ? [prefix, raw] : [raw]);
     return {
       path,
       size: raw.length + (prefix?.length ?? 0),
@@ -86,6 +93,7 @@ export class Spool {
     let oversize = false;
     let batch: Buffer[] = opts.prefix?.length ? [opts.prefix] : [];
     let batchLen = 0;
+    let all: Buffer[] | null = [...batch];
     try {
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         size += chunk.length;
@@ -101,6 +109,8 @@ export class Spool {
         }
         batch.push(chunk);
         batchLen += chunk.length;
+        if (all && size <= CACHE_ONE_MAX) all.push(chunk);
+        else all = null;
         if (batchLen >= WRITE_BATCH) {
           await writeAllFd(fd, batch);
           batch = [];
@@ -115,6 +125,7 @@ export class Spool {
       dirSynced.catch(() => undefined);
       throw err;
     }
+    if (all) this.remember(path, all);
     return {
       path,
       size: size + (opts.prefix?.length ?? 0),
@@ -124,8 +135,34 @@ export class Spool {
     };
   }
 
+  /** Reads a spooled message: from the recent-write cache when it is there (and then forgets it),
+   * else from disk. `cached` says which, so a caller can skip re-verifying bytes it just wrote. */
+  async readChecked(path: string): Promise<{ raw: Buffer; cached: boolean }> {
+    const hit = this.cache.get(path);
+    if (hit) {
+      this.cache.delete(path);
+      this.cacheBytes -= hit.length;
+      return { raw: hit, cached: true };
+    }
+    return { raw: await readFile(path), cached: false };
+  }
+
   read(path: string): Promise<Buffer> {
-    return readFile(path);
+    return this.readChecked(path).then((r) => r.raw);
+  }
+
+  /** Recently written messages are kept (bounded) so the pipeline does not read them back. */
+  private remember(path: string, parts: Buffer[]): void {
+    const size = parts.reduce((n, b) => n + b.length, 0);
+    if (size > CACHE_ONE_MAX) return;
+    const buf = parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+    this.cache.set(path, buf);
+    this.cacheBytes += size;
+    for (const [k, v] of this.cache) {
+      if (this.cacheBytes <= CACHE_MAX) break;
+      this.cache.delete(k);
+      this.cacheBytes -= v.length;
+    }
   }
 }
 

@@ -101,9 +101,9 @@ export class SqliteStore implements Store {
         spool_path, envelope, received_at, status, reason, duplicate_of, updated_at)
         VALUES (@positionKey, @sourceKind, @source, @contentKey, @messageId, @sha256, @size, @spoolPath,
         @envelope, @receivedAt, @status, @reason, @duplicateOf, @now)`),
-      dueReceived: p(`SELECT * FROM messages WHERE status = 'received' ORDER BY id LIMIT ?`),
-      dueFailed: p(`SELECT * FROM messages WHERE status = 'failed' AND next_attempt_at <= ?
-        ORDER BY next_attempt_at LIMIT ?`),
+      dueReceived: p(`SELECT id FROM messages WHERE status = 'received' ORDER BY id LIMIT ?`).pluck(),
+      dueFailed: p(`SELECT id FROM messages WHERE status = 'failed' AND next_attempt_at <= ?
+        ORDER BY next_attempt_at LIMIT ?`).pluck(),
       nextDue: p(`SELECT MIN(next_attempt_at) AS t FROM messages WHERE status = 'failed'`),
       requeue: p(`UPDATE messages SET status = 'received', updated_at = ? WHERE status = 'processing'`),
       upsertOutcome: p(`INSERT INTO handler_outcomes (message, handler, status, attempts, detail, at)
@@ -196,12 +196,12 @@ export class SqliteStore implements Store {
     // Claims live in the caller's memory (one process owns this database), so listing due rows
     // writes nothing; a crash simply leaves them due.
     const want = limit + exclude.size;
-    const raw = (this.s.dueFailed.all(now, want) as RawRow[]).filter((r) => !exclude.has(r.id));
-    if (raw.length < limit) {
-      const more = (this.s.dueReceived.all(want) as RawRow[]).filter((r) => !exclude.has(r.id));
-      raw.push(...more.slice(0, limit - raw.length));
+    const ids = (this.s.dueFailed.all(now, want) as number[]).filter((id) => !exclude.has(id));
+    if (ids.length < limit) {
+      const more = (this.s.dueReceived.all(want) as number[]).filter((id) => !exclude.has(id));
+      ids.push(...more.slice(0, limit - ids.length));
     }
-    return raw.slice(0, limit).map(toRow);
+    return ids.slice(0, limit).map((id) => toRow(this.s.byId.get(id) as RawRow));
   }
 
   nextDueAt(): number | null {
