@@ -4,15 +4,21 @@
  * adds what is missing and resumes unfinished work; `--again` replays as new deliveries (a
  * message already delivered is then recorded as a duplicate, not handled twice).
  */
+import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
 import type { App } from '../app.js';
 import { splitMbox } from '../core/mbox.js';
 
 export interface ReplayItem {
   key: string;
   load: () => Promise<Buffer>;
+  /** For big files: stream them into the spool instead of loading them whole. */
+  stream?: () => Readable;
 }
+
+const STREAM_ABOVE = 1024 * 1024;
 
 async function isDir(p: string): Promise<boolean> {
   return (await stat(p)).isDirectory();
@@ -54,7 +60,12 @@ export async function replayItems(paths: string[]): Promise<ReplayItem[]> {
         const msgs = splitMbox(await readFile(f));
         msgs.forEach((m, i) => items.push({ key: `${f}#${i}`, load: () => Promise.resolve(m) }));
       } else {
-        items.push({ key: f, load: () => readFile(f) });
+        const big = (await stat(f)).size > STREAM_ABOVE;
+        items.push(
+          big
+            ? { key: f, load: () => readFile(f), stream: () => createReadStream(f) }
+            : { key: f, load: () => readFile(f) },
+        );
       }
     }
   }
@@ -84,11 +95,13 @@ export async function replay(
         known++;
         continue;
       }
-      const raw = await it.load();
-      const res = await app.intake.receive(raw, {
+      const req = {
         envelope: { mailFrom: null, rcptTo: [] },
-        source: { kind: 'replay', source: 'replay', positionKey },
-      });
+        source: { kind: 'replay' as const, source: 'replay', positionKey },
+      };
+      const res = it.stream
+        ? await app.intake.receiveStream(it.stream(), { ...req, maxBytes: Number.MAX_SAFE_INTEGER })
+        : await app.intake.receive(await it.load(), req);
       // Replaying mail whose first copy is dead brings that copy back (handlers that already
       // succeeded for it are not called again); anything else already seen stays a duplicate.
       const orig = res.row.duplicateOf === null ? undefined : app.store.get(res.row.duplicateOf);

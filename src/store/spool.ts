@@ -28,7 +28,7 @@ const WRITE_BATCH = 256 * 1024;
 const HEAD_BYTES = 64 * 1024;
 
 /** At most this many bytes of recently written messages stay in memory, each at most CACHE_ONE_MAX. */
-const CACHE_MAX = 32 * 1024 * 1024;
+const CACHE_MAX = 16 * 1024 * 1024;
 const CACHE_ONE_MAX = 1024 * 1024;
 
 export class Spool {
