@@ -135,7 +135,12 @@ export class Intake {
       for (const b of batch) b.reject(err as Error);
       return;
     }
-    batch.forEach((b, i) => b.resolve({ ...results[i]!, known: false }));
+    // The pipeline may start at once (it acknowledges nothing); the callers hear "received" only
+    // once the rows are on stable storage.
     if (results.some((r) => r.created)) for (const fn of this.listeners) fn();
+    this.store.durable().then(
+      () => batch.forEach((b, i) => b.resolve({ ...results[i]!, known: false })),
+      (err: unknown) => batch.forEach((b) => b.reject(err as Error)),
+    );
   }
 }

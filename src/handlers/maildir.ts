@@ -37,7 +37,7 @@ export function createFileHandler(name: string, opts: { path: string }): Handler
       );
       await writeFileAtomic(`${base}.eml`, msg.raw);
       const payload = buildPayload(msg, call.match, call.idempotencyKey, { includeRaw: false });
-      await writeFileAtomic(`${base}.json`, `${JSON.stringify(payload, null, 2)}\n`);
+      await writeFileAtomic(`${base}.json`, `${JSON.stringify(payload)}\n`);
     },
   };
 }

@@ -75,8 +75,10 @@ export interface Store {
   /** Inserts a received row (idempotent on position key). A content-key duplicate of an earlier
    * row (any status) gets status `skipped` (reason duplicate) and `duplicateOf` set. */
   insertReceived(row: NewLedgerRow, now: number): InsertResult;
-  /** The same for a batch, durable with one commit (group commit of concurrent receivers). */
+  /** The same for a batch in one transaction, NOT yet durable: await `durable()` before acknowledging. */
   insertMany(rows: NewLedgerRow[], now: number): InsertResult[];
+  /** Resolves when every earlier commit is on stable storage (group commit, off the event loop). */
+  durable(): Promise<void>;
   /** Makes every earlier change durable (the barrier before anything is acknowledged). */
   sync(): void;
   get(id: number): LedgerRow | undefined;

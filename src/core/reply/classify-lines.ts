@@ -121,6 +121,12 @@ export function classifyLines(lines: readonly string[]): ClassifiedLine[] {
       out.push(quotedAttribution ? { kind: 'quote', quotedAttribution } : { kind: 'quote' });
       continue;
     }
+    // Hot path: a long line without any whitespace (base64, URLs, hashes) cannot open an
+    // attribution, a header block or a sign-off; skip the pattern lists for it.
+    if (line.length >= 20 && !/\s/.test(line.trim())) {
+      out.push({ kind: 'text' });
+      continue;
+    }
     const span = attributionSpan(lines, i);
     if (span) {
       for (let j = i; j <= span.end; j++) out.push({ kind: 'attribution', rule: span.rule });

@@ -5,7 +5,7 @@
  * which fsyncs the WAL and with it every earlier commit. One writer process per database file.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { closeSync, fsync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { normaliseMessageId, type Envelope, type SourceKind } from '../../core/message.js';
 import type {
@@ -86,6 +86,9 @@ export function openSqliteStore(path: string): SqliteStore {
 
 export class SqliteStore implements Store {
   private readonly s;
+  private pendingDurable: Promise<void> | null = null;
+  private wal: number | null | undefined;
+
   constructor(private readonly db: Database.Database) {
     const p = (sql: string) => db.prepare(sql);
     this.s = {
@@ -140,13 +143,50 @@ export class SqliteStore implements Store {
   }
 
   insertReceived(row: NewLedgerRow, now: number): InsertResult {
-    const [r] = this.insertMany([row], now);
-    return r!;
+    return this.durably(() => this.insertOne(row, now));
   }
 
-  /** Inserts a batch in one transaction with one WAL fsync (group commit). */
+  /** Inserts a batch in one transaction; await `durable()` before acknowledging anything. */
   insertMany(rows: NewLedgerRow[], now: number): InsertResult[] {
-    return this.durably(() => rows.map((row) => this.insertOne(row, now)));
+    return this.db.transaction(() => rows.map((row) => this.insertOne(row, now)))();
+  }
+
+  /**
+   * Resolves when every commit made before the call is on stable storage. The WAL file is fsynced
+   * from libuv's pool (not on the event loop, as a synchronous=FULL commit would be), and callers
+   * that arrive before that fsync starts share it (group commit). A checkpoint that moved frames
+   * into the database file has synced that file first (SQLite, WAL mode, synchronous=NORMAL).
+   */
+  durable(): Promise<void> {
+    if (this.pendingDurable) return this.pendingDurable;
+    const p = new Promise<void>((resolve, reject) => {
+      setImmediate(() => {
+        this.pendingDurable = null;
+        const fd = this.walFd();
+        if (fd === null) {
+          try {
+            this.sync();
+            resolve();
+          } catch (err) {
+            reject(err as Error);
+          }
+          return;
+        }
+        fsync(fd, (err) => (err ? reject(err) : resolve()));
+      });
+    });
+    this.pendingDurable = p;
+    return p;
+  }
+
+  private walFd(): number | null {
+    if (this.wal !== undefined) return this.wal;
+    try {
+      this.wal = this.db.memory ? null : openSync(`${this.db.name}-wal`, 'r');
+    } catch {
+      this.wal = null;
+    }
+    return this.wal;
   }
 
   private insertOne(row: NewLedgerRow, now: number): InsertResult {
@@ -297,6 +337,8 @@ export class SqliteStore implements Store {
   }
 
   close(): void {
+    if (typeof this.wal === 'number') closeSync(this.wal);
+    this.wal = null;
     this.db.close();
   }
 }
