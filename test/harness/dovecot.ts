@@ -161,6 +161,11 @@ export async function startDovecot(opts: { users?: DovecotUser[] } = {}): Promis
     return Number(/messages=(\d+)/.exec(res.stdout.toString('utf8'))?.[1] ?? NaN);
   };
 
+  const uidNext = async (user: string, mailbox: string): Promise<number> => {
+    const res = await doveadm(['-f', 'flow', 'mailbox', 'status', '-u', user, 'uidnext', mailbox]);
+    return Number(/uidnext=(\d+)/.exec(res.stdout.toString('utf8'))?.[1] ?? NaN);
+  };
+
   const list = async (user: string, mailbox: string): Promise<StoredMessage[]> => {
     await ensureMailbox(user, mailbox);
     const meta = await doveadm([
@@ -219,9 +224,11 @@ export async function startDovecot(opts: { users?: DovecotUser[] } = {}): Promis
     },
     async saveMany(user, mailbox, raws) {
       await ensureMailbox(user, mailbox);
-      const before = await messageCount(user, mailbox);
+      // Count assigned UIDs, not messages: a client may move or expunge mail at the same time.
+      const before = await uidNext(user, mailbox);
       await writeMaildirFiles(await mailboxPath(user, mailbox), raws, mail);
-      const after = await messageCount(user, mailbox);
+      await messageCount(user, mailbox); // makes Dovecot sync the maildir and assign UIDs
+      const after = await uidNext(user, mailbox);
       if (after !== before + raws.length) {
         throw new Error(`saveMany: Dovecot indexed ${after - before} of ${raws.length} messages`);
       }
