@@ -112,7 +112,7 @@ export async function startService(app: App, opts: RunOptions): Promise<Service>
       await app.pipeline.idle();
       // Outcomes that arrived after a source stopped waiting: one more pass settles them.
       for (const s of sources) {
-        if (!app.store.unsettled(s.name, 1).length) continue;
+        if (!app.store.unsettledCount(s.name)) continue;
         const r = await s.runOnce().catch((err: unknown) => {
           log.error({ err, source: s.name }, 'settle pass failed');
           return { errors: 1 };

@@ -108,6 +108,8 @@ export interface Store {
   ): void;
   /** Rows of a source whose outcome is final but not yet settled on the server (after a sync()). */
   unsettled(source: string, limit: number): LedgerRow[];
+  /** How many such rows there are (no barrier, no rows loaded). */
+  unsettledCount(source: string): number;
   markSettled(id: number, action: string, now: number): void;
   /** Puts dead rows (one id, or all when id is undefined) back to `received` for another go. */
   retry(id: number | undefined, now: number): number;

@@ -199,7 +199,7 @@ class ImapSource implements Source {
     const s = await this.settleWith(client);
     pass.settled += s.settled;
     pass.errors += s.errors;
-    this.backlog = this.ctx.store.unsettled(this.name, 10_000).length;
+    this.backlog = this.ctx.store.unsettledCount(this.name);
     return pass;
   }
 

@@ -118,6 +118,8 @@ export class SqliteStore implements Store {
         next_attempt_at = @nextAttemptAt, attempts = @attempts, updated_at = @now WHERE id = @id`),
       unsettled: p(`SELECT * FROM messages WHERE source = ? AND settled_at IS NULL
         AND status IN ('delivered', 'dead', 'skipped') ORDER BY id LIMIT ?`),
+      unsettledOf: p(`SELECT COUNT(*) FROM messages WHERE source = ? AND settled_at IS NULL
+        AND status IN ('delivered', 'dead', 'skipped')`).pluck(),
       settle: p('UPDATE messages SET settled_at = ?, settle_action = ?, updated_at = ? WHERE id = ?'),
       retryOne:
         p(`UPDATE messages SET status = 'received', attempts = 0, next_attempt_at = NULL, reason = NULL,
@@ -284,6 +286,10 @@ export class SqliteStore implements Store {
     // Outcomes read here are about to be acknowledged on a server: make them durable first.
     this.sync();
     return (this.s.unsettled.all(source, limit) as RawRow[]).map(toRow);
+  }
+
+  unsettledCount(source: string): number {
+    return this.s.unsettledOf.get(source) as number;
   }
 
   markSettled(id: number, action: string, now: number): void {
