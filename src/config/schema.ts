@@ -63,18 +63,23 @@ const settle = z.union([
   z.object({ none: z.literal(true) }).strict(),
 ]);
 
+/** Connection and login keys shared by IMAP and POP3 sources. */
+const mailServer = (defaultPort: number) => ({
+  host: z.string().min(1),
+  port: z.number().int().min(1).max(65535).default(defaultPort),
+  /** true = implicit TLS; false = STARTTLS/STLS, required unless `starttls: false` (lab only). */
+  secure: z.boolean().default(true),
+  starttls: z.boolean().default(true),
+  user: z.string().min(1),
+  password: z.string().optional(),
+  accessToken: z.string().optional(),
+  oauth2: oauth2.optional(),
+  tls,
+});
+
 const imap = z
   .object({
-    host: z.string().min(1),
-    port: z.number().int().min(1).max(65535).default(993),
-    /** true = implicit TLS (993); false = STARTTLS required unless `starttls: false` (lab only). */
-    secure: z.boolean().default(true),
-    starttls: z.boolean().default(true),
-    user: z.string().min(1),
-    password: z.string().optional(),
-    accessToken: z.string().optional(),
-    oauth2: oauth2.optional(),
-    tls,
+    ...mailServer(993),
     mailboxes: z.array(z.string().min(1)).min(1).default(['INBOX']),
     /** First run: process what is already there ("backlog") or only mail arriving from now on ("new"). */
     startFrom: z.enum(['backlog', 'new']).default('backlog'),
@@ -89,16 +94,8 @@ const imap = z
 
 const pop3 = z
   .object({
-    host: z.string().min(1),
-    port: z.number().int().min(1).max(65535).default(995),
-    secure: z.boolean().default(true),
-    starttls: z.boolean().default(true),
-    user: z.string().min(1),
-    password: z.string().optional(),
-    accessToken: z.string().optional(),
-    oauth2: oauth2.optional(),
+    ...mailServer(995),
     auth: z.enum(['auto', 'user', 'apop', 'xoauth2']).default('auto'),
-    tls,
     /** delete: DELE after the outcome is recorded; keep: leave on server; or { afterDays: N }. */
     leaveOnServer: z
       .union([z.literal(true), z.literal(false), z.object({ days: z.number().int().min(0) }).strict()])

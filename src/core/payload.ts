@@ -1,5 +1,5 @@
 /** The JSON a handler receives (webhook body, file sidecar, command stdin with `input: json`). */
-import type { MessageContext } from './parsed.js';
+import type { AttachmentInfo, MessageContext } from './parsed.js';
 import type { RouteMatch } from './router.js';
 
 export interface MessagePayload {
@@ -23,15 +23,7 @@ export interface MessagePayload {
   text: string | null;
   html: string | null;
   strippedReply: MessageContext['strippedReply'];
-  attachments: Array<{
-    filename: string | null;
-    contentType: string;
-    size: number;
-    sha256: string;
-    contentId: string | null;
-    inline: boolean;
-    path: string | null;
-  }>;
+  attachments: Array<Omit<AttachmentInfo, 'content'>>;
   classification: MessageContext['classification'];
   size: number;
   /** base64 of the raw bytes, when not larger than the handler's `rawInlineMax`. */

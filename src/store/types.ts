@@ -33,20 +33,23 @@ export interface LedgerRow {
   updatedAt: number;
 }
 
-export interface NewLedgerRow {
-  positionKey: string;
-  sourceKind: SourceKind;
-  source: string;
-  contentKey: string;
-  messageId: string | null;
-  sha256: string;
-  size: number;
-  spoolPath: string;
-  envelope: Envelope;
-  receivedAt: number;
+/** What a source hands in; the rest of a ledger row is the store's. */
+export type NewLedgerRow = Pick<
+  LedgerRow,
+  | 'positionKey'
+  | 'sourceKind'
+  | 'source'
+  | 'contentKey'
+  | 'messageId'
+  | 'sha256'
+  | 'size'
+  | 'spoolPath'
+  | 'envelope'
+  | 'receivedAt'
+> & {
   /** Insert already final (quarantine without processing), optionally already settled. */
   final?: { status: 'dead' | 'skipped'; reason: string; settleAction?: string } | undefined;
-}
+};
 
 export interface InsertResult {
   row: LedgerRow;
