@@ -166,6 +166,11 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
   const baseDir = dirname(abs);
   const interpolated = interpolate((doc ?? {}) as Json, '', env, baseDir);
   const config = validateConfig(interpolated);
+  // Files the config reads resolve against its own directory, whoever reads them later.
+  for (const s of Object.values(config.sources)) {
+    const server = s.imap ?? s.pop3;
+    if (server?.tls.caFile) server.tls.caFile = resolve(baseDir, server.tls.caFile);
+  }
   // Relative paths in the config are relative to the working directory (documented).
   return { config, path: abs, baseDir };
 }
