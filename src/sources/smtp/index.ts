@@ -120,6 +120,9 @@ export const startPushListener: StartPushListener = async (opts) => {
         date: new Date(),
       });
       const scanner = new BareLfScanner(cfg.bareLf === 'reject');
+      // Intake's reader gets the scanner's error (bare LF, client gone); this listener only keeps a
+      // late second 'error' event from becoming an uncaught exception.
+      scanner.on('error', () => undefined);
       stream.once('error', (err) => scanner.destroy(err));
       stream.pipe(scanner);
       intake
