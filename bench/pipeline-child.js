@@ -11,6 +11,7 @@ const [input, work] = process.argv.slice(2);
 const config = validateConfig({
   store: { sqlite: join(work, 'db.sqlite'), spool: join(work, 'spool'), attachments: join(work, 'att') },
   log: { level: 'silent' },
+  pipeline: { parseWorkers: Number(process.env.BENCH_PARSE_WORKERS ?? 0) },
   routes: [{ name: 'all', handlers: ['out'] }],
   handlers: { out: { maildir: { path: join(work, 'out') } } },
 });

@@ -3,12 +3,11 @@
  * listener plug into `intake` and `pipeline.onOutcome`.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
-import { classify } from './core/classify/index.js';
 import { Intake } from './core/intake.js';
-import { parseMessage } from './core/parse.js';
+import type { ParseLimits } from './core/parse.js';
+import { ParsePool } from './core/parse-pool.js';
 import { Pipeline } from './core/pipeline.js';
 import { stripReplyOf } from './core/reply-adapter.js';
 import { createHandlers } from './handlers/registry.js';
@@ -42,6 +41,15 @@ export function createApp(
   const intake = new Intake(store, spool);
   const handlers = overrides.handlers ?? createHandlers(config.handlers, baseDir);
   const p = config.pipeline;
+  const limits: ParseLimits = {
+    inlineAttachmentMax: p.inlineAttachmentMax,
+    attachmentDir: config.store.attachments,
+    maxHeadSize: p.maxHeadSize,
+    maxParts: p.maxParts,
+    maxHtmlLength: p.maxHtmlLength,
+  };
+  // mailparser + classify in worker threads (pipeline.parseWorkers), off the listener's event loop.
+  const parsePool = new ParsePool({ size: p.parseWorkers });
   const pipeline = new Pipeline({
     store,
     // The bytes must be the ones recorded: a spool file cut short by a power loss before its
@@ -60,20 +68,17 @@ export function createApp(
       return raw;
     },
     // Big messages are parsed from the spool file in 64 KiB chunks rather than as one huge chunk.
-    parse: (raw, limits, key, row) =>
-      parseMessage(raw.length > STREAM_PARSE_ABOVE ? createReadStream(row.spoolPath) : raw, limits, key),
-    classify: (raw) => classify(raw),
+    analyse: (raw, row) =>
+      parsePool.analyse({
+        raw,
+        path: raw.length > STREAM_PARSE_ABOVE ? row.spoolPath : null,
+        limits,
+        key: String(row.id),
+      }),
     stripReply: p.stripReplies ? stripReplyOf : undefined,
     routes: config.routes,
     handlers,
     log: log.child({ mod: 'pipeline' }),
-    limits: {
-      inlineAttachmentMax: p.inlineAttachmentMax,
-      attachmentDir: config.store.attachments,
-      maxHeadSize: p.maxHeadSize,
-      maxParts: p.maxParts,
-      maxHtmlLength: p.maxHtmlLength,
-    },
     concurrency: p.concurrency,
     maxAttempts: p.maxAttempts,
     backoff: { baseMs: p.backoffBase, maxMs: p.backoffMax },
@@ -91,6 +96,7 @@ export function createApp(
     log,
     async close() {
       await pipeline.stop();
+      await parsePool.close();
       for (const h of handlers.values()) await h.close?.();
       store.close();
     },

@@ -277,6 +277,7 @@ export const configSchema = z
         maxParts: z.number().int().min(1).default(1000),
         maxHtmlLength: z.number().int().min(0).default(2_000_000),
         stripReplies: z.boolean().default(true),
+        parseWorkers: z.number().int().min(0).max(64).default(0),
       })
       .strict()
       .prefault({}),

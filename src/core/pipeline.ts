@@ -12,19 +12,20 @@ import { backoffDelay } from './backoff.js';
 import { deadline } from './deadline.js';
 import { classifyFailure, type FailureVerdict } from './errors.js';
 import type { MessageContext, ParsedMessage } from './parsed.js';
-import type { ParseLimits } from './parse.js';
 import { route, type RouteMatch, type RouteSpec } from './router.js';
 
 export interface PipelineDeps {
   store: Store;
   readRaw: (row: LedgerRow) => Promise<Buffer>;
-  parse: (raw: Buffer, limits: ParseLimits, key: string, row: LedgerRow) => Promise<ParsedMessage>;
-  classify: (raw: Buffer) => Classification;
+  /** Parses and classifies one message (in a worker thread when the parse pool has workers). */
+  analyse: (
+    raw: Buffer,
+    row: LedgerRow,
+  ) => Promise<{ parsed: ParsedMessage; classification: Classification }>;
   stripReply?: ((p: ParsedMessage) => MessageContext['strippedReply']) | undefined;
   routes: readonly RouteSpec[];
   handlers: ReadonlyMap<string, Handler>;
   log: Logger;
-  limits: ParseLimits;
   concurrency: number;
   maxAttempts: number;
   backoff: { baseMs: number; maxMs: number };
@@ -229,8 +230,7 @@ export class Pipeline {
     let parsed: ParsedMessage;
     let classification: Classification;
     try {
-      parsed = await this.d.parse(raw, this.d.limits, String(row.id), row);
-      classification = this.d.classify(raw);
+      ({ parsed, classification } = await this.d.analyse(raw, row));
     } catch (err) {
       return this.fail(row, classifyFailure(err), null, attempt);
     }
