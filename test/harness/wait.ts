@@ -33,17 +33,27 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, opts: Wait
 }
 
 /** Returns a TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released). */
+const handedOut = new Set<number>();
+
+/** A port nothing listens on now, never the same one twice in this process (the kernel may hand
+ * back a just-closed ephemeral port, and a server given two equal ports refuses to start). */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const srv = createServer();
+      srv.unref();
+      srv.once('error', reject);
+      srv.listen(0, '127.0.0.1', () => {
+        const addr = srv.address();
+        const p = typeof addr === 'object' && addr !== null ? addr.port : 0;
+        srv.close(() => resolve(p));
+      });
     });
-  });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 /** Resolves true when something accepts a TCP connection on host:port. */
