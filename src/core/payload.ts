@@ -1,8 +1,24 @@
 /** The JSON a handler receives (webhook body, file sidecar, command stdin with `input: json`). */
-import type { AttachmentInfo, MessageContext } from './parsed.js';
+import type { AttachmentInfo, MessageContext, ParsedMessage } from './parsed.js';
 import type { RouteMatch } from './router.js';
 
-export interface MessagePayload {
+/** The parsed fields a handler gets as they are (attachments without their in-memory bytes). */
+type PayloadParsed = Pick<
+  ParsedMessage,
+  | 'from'
+  | 'to'
+  | 'cc'
+  | 'replyTo'
+  | 'subject'
+  | 'date'
+  | 'messageId'
+  | 'inReplyTo'
+  | 'references'
+  | 'text'
+  | 'html'
+>;
+
+export interface MessagePayload extends PayloadParsed {
   id: number;
   contentKey: string;
   sha256: string;
@@ -11,17 +27,6 @@ export interface MessagePayload {
   receivedAt: string;
   envelope: { mailFrom: string | null; rcptTo: string[] };
   route: { name: string; recipient: string | null; captures: Record<string, string>; why: string[] };
-  from: MessageContext['parsed']['from'];
-  to: MessageContext['parsed']['to'];
-  cc: MessageContext['parsed']['cc'];
-  replyTo: MessageContext['parsed']['replyTo'];
-  subject: string;
-  date: string | null;
-  messageId: string | null;
-  inReplyTo: string | null;
-  references: string[];
-  text: string | null;
-  html: string | null;
   strippedReply: MessageContext['strippedReply'];
   attachments: Array<Omit<AttachmentInfo, 'content'>>;
   classification: MessageContext['classification'];

@@ -2,40 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { compilePattern, isCatchAll, route, type RouteSpec } from '../../../src/core/router.js';
 import type { ParsedMessage } from '../../../src/core/parsed.js';
 import type { Classification } from '../../../src/core/classify/types.js';
+import { classification, parsedMessage } from '../../helpers/fixtures.js';
 
-function parsed(p: Partial<ParsedMessage> = {}): ParsedMessage {
-  return {
-    from: [{ name: '', address: 'alice@customer.example' }],
-    to: [],
-    cc: [],
-    replyTo: [],
-    subject: 'Re: [#1234] printer on fire',
-    date: null,
-    messageId: null,
-    inReplyTo: null,
-    references: [],
-    text: 'hi',
-    html: null,
-    attachments: [],
-    headers: new Map([['x-priority', ['1']]]),
-    warnings: [],
-    ...p,
-  };
-}
-
-const cls = (auto = false): Classification => ({
-  autoReply: { autoReply: auto, reasons: [], kind: auto ? 'vacation' : 'none' },
-  bounce: {
-    bounce: false,
-    kind: 'none',
-    hard: null,
-    recipients: [],
-    feedbackType: null,
-    originalMessageId: null,
-    reasons: [],
-  },
-  loop: { loop: false, hops: 0, reasons: [] },
-});
+const parsed = (p: Partial<ParsedMessage> = {}): ParsedMessage =>
+  parsedMessage({ subject: 'Re: [#1234] printer on fire', headers: new Map([['x-priority', ['1']]]), ...p });
+const cls = (auto = false): Classification => classification({ autoReply: auto });
 
 const r = (x: Partial<RouteSpec> & { name: string }): RouteSpec => ({
   action: 'deliver',

@@ -5,6 +5,7 @@ import { signReplyAddress } from '../../../src/core/reply/ticket.js';
 import { isCatchAll, route, type RouteSpec } from '../../../src/core/router.js';
 import { matchTicket, subjectRegex, type TicketSpec } from '../../../src/core/ticket-route.js';
 import { validateConfig } from '../../../src/config/load.js';
+import { classification, parsedMessage } from '../../helpers/fixtures.js';
 
 const SECRET = 'route-secret';
 const DOMAIN = 'reply.example.com';
@@ -12,39 +13,8 @@ const signed = (tag: string, secret = SECRET) =>
   signReplyAddress({ local: 'reply', tag, domain: DOMAIN, secret });
 const forged = (tag: string) => signed(tag, 'not-the-secret');
 
-function parsed(p: Partial<ParsedMessage> = {}): ParsedMessage {
-  return {
-    from: [{ name: '', address: 'alice@customer.example' }],
-    to: [],
-    cc: [],
-    replyTo: [],
-    subject: 'Re: printer on fire',
-    date: null,
-    messageId: null,
-    inReplyTo: null,
-    references: [],
-    text: 'hi',
-    html: null,
-    attachments: [],
-    headers: new Map(),
-    warnings: [],
-    ...p,
-  };
-}
-
-const cls: Classification = {
-  autoReply: { autoReply: false, reasons: [], kind: 'none' },
-  bounce: {
-    bounce: false,
-    kind: 'none',
-    hard: null,
-    recipients: [],
-    feedbackType: null,
-    originalMessageId: null,
-    reasons: [],
-  },
-  loop: { loop: false, hops: 0, reasons: [] },
-};
+const parsed = parsedMessage;
+const cls: Classification = classification();
 
 const threads = new Map([
   ['n-77@app.example', '77'],
