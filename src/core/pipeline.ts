@@ -218,6 +218,11 @@ export class Pipeline {
     try {
       raw = await this.d.readRaw(row);
     } catch (err) {
+      // A missing or cut-short file will not come back; EMFILE, EIO and the like may: retry those.
+      const v = classifyFailure(err);
+      const gone =
+        (err as NodeJS.ErrnoException).code === 'ENOENT' || /does not match the recorded/.test(v.reason);
+      if (!gone) return this.fail(row, { ...v, reason: `spool file unreadable: ${v.reason}` }, null, attempt);
       return this.finish(
         row,
         'dead',

@@ -173,3 +173,38 @@ describe('pipeline', () => {
     expect(h.calls).toBe(0);
   });
 });
+
+describe('pipeline spool reads', () => {
+  it('quarantines a missing spool file but retries a transient read error', async () => {
+    const h = handler('h', async () => undefined);
+    app = testApp(
+      tempDir(),
+      { ...fast, routes: [{ name: 'all', handlers: ['h'] }], handlers: { h: { file: { path: '/x' } } } },
+      new Map([['h', h]]),
+    );
+    const gone = await feed(app, 1);
+    const flaky = await feed(app, 2);
+    const { rmSync } = await import('node:fs');
+    const { readFile } = await import('node:fs/promises');
+    rmSync(app.store.get(gone)!.spoolPath);
+    const spool = app.spool as unknown as {
+      readChecked: (p: string) => Promise<{ raw: Buffer; cached: boolean }>;
+    };
+    const real = spool.readChecked.bind(app.spool);
+    let failures = 0;
+    spool.readChecked = async (p: string) => {
+      if (p === app!.store.get(flaky)!.spoolPath && failures++ < 2) {
+        throw Object.assign(new Error('too many open files'), { code: 'EMFILE' });
+      }
+      // the deleted file is read from disk, not from the recent-write cache
+      if (p === app!.store.get(gone)!.spoolPath) return { raw: await readFile(p), cached: false };
+      return real(p);
+    };
+    app.pipeline.start();
+    await app.pipeline.idle({ retries: true });
+    expect(app.store.get(gone)).toMatchObject({ status: 'dead' });
+    expect(app.store.get(gone)?.reason).toMatch(/spool file unreadable/);
+    expect(app.store.get(flaky)).toMatchObject({ status: 'delivered', attempts: 3 });
+    expect(h.calls).toBe(1);
+  });
+});
