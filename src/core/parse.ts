@@ -36,6 +36,44 @@ export const DEFAULT_PARSE_LIMITS: Omit<ParseLimits, 'attachmentDir'> = {
   maxHtmlLength: 2_000_000,
 };
 
+/**
+ * The header block of a message: everything up to and including the first empty line (CRLF or bare
+ * LF endings), or the whole message when it has no body. A view, not a copy.
+ */
+export function headerBlock(raw: Buffer): Buffer {
+  let i = raw.indexOf(0x0a);
+  while (i >= 0) {
+    // An empty line: LF directly after the previous LF, or after "LF CR".
+    const next = raw[i + 1];
+    if (next === 0x0a) return raw.subarray(0, i + 2);
+    if (next === 0x0d && raw[i + 2] === 0x0a) return raw.subarray(0, i + 3);
+    i = raw.indexOf(0x0a, i + 1);
+  }
+  return raw;
+}
+
+/**
+ * Parses only the header block: the same header fields as `parseMessage` (addresses, subject,
+ * dates, ids, raw header lines), with no text, html or attachments. Routing and classification
+ * need nothing more, so messages whose handlers take only the raw bytes (Maildir, a command fed
+ * the raw message) skip the body entirely.
+ */
+export async function parseHeaders(raw: Buffer, limits: ParseLimits, key: string): Promise<ParsedMessage> {
+  const head = headerBlock(raw);
+  // A message that is all header (no empty line) gets one, so the parser sees a complete head.
+  const input =
+    head.length === raw.length && !/\r?\n\r?\n$/.test(tail(head)) ? Buffer.concat([head, CRLFCRLF]) : head;
+  const p = await parseMessage(input, limits, key);
+  // An empty body may still yield an empty part (e.g. message/rfc822): there is no body here.
+  return { ...p, text: null, html: null, attachments: [] };
+}
+
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+
+function tail(b: Buffer): string {
+  return b.subarray(Math.max(0, b.length - 4)).toString('latin1');
+}
+
 export async function parseMessage(
   input: Buffer | Readable,
   limits: ParseLimits,
@@ -111,6 +149,9 @@ export async function parseMessage(
     // The parser refuses only on hard limits (head size, part count): that input will not change.
     throw new PermanentError(`parse failed: ${(err as Error).message}`, 'PARSE', err);
   }
+  // mailparser fills in "now" for a missing or unparseable Date header: that is not the message's date.
+  const dates = out.headers.get('date') ?? [];
+  if (!dates.some((v) => !Number.isNaN(new Date(v).getTime()))) out.date = null;
   return out;
 }
 
