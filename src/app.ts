@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { Intake } from './core/intake.js';
-import type { ParseLimits } from './core/parse.js';
+import { classify } from './core/classify/index.js';
+import { parseHeaders, type ParseLimits } from './core/parse.js';
 import { ParsePool } from './core/parse-pool.js';
 import { Pipeline } from './core/pipeline.js';
 import { stripReplyOf } from './core/reply-adapter.js';
@@ -75,6 +76,12 @@ export function createApp(
         limits,
         key: String(row.id),
       }),
+    // Header block only, on this thread (bounded by maxHeadSize): routing and classification need
+    // no more, and neither do Maildir or raw-input command handlers.
+    analyseHead: async (raw, row) => ({
+      parsed: await parseHeaders(raw, limits, String(row.id)),
+      classification: classify(raw),
+    }),
     stripReply: p.stripReplies ? stripReplyOf : undefined,
     routes: config.routes,
     handlers,

@@ -22,6 +22,12 @@ export interface PipelineDeps {
     raw: Buffer,
     row: LedgerRow,
   ) => Promise<{ parsed: ParsedMessage; classification: Classification }>;
+  /** Parses only the header block (and classifies): enough to route, and for handlers that take
+   * only raw bytes. When absent, every message is analysed in full. */
+  analyseHead?: (
+    raw: Buffer,
+    row: LedgerRow,
+  ) => Promise<{ parsed: ParsedMessage; classification: Classification }>;
   stripReply?: ((p: ParsedMessage) => MessageContext['strippedReply']) | undefined;
   routes: readonly RouteSpec[];
   handlers: ReadonlyMap<string, Handler>;
@@ -59,8 +65,12 @@ export class Pipeline {
   private readonly outcomes = new Map<number, HandlerOutcome[]>();
   private readonly abort = new AbortController();
 
+  /** True when some configured handler takes only raw bytes (so a header-only parse may do). */
+  private readonly someRawOnly: boolean;
+
   constructor(private readonly d: PipelineDeps) {
     this.now = d.now ?? Date.now;
+    this.someRawOnly = [...d.handlers.values()].some((h) => h.needsBody === false);
     // Every in-flight handler call listens for the hard-stop signal.
     setMaxListeners(0, this.abort.signal);
   }
@@ -234,8 +244,10 @@ export class Pipeline {
     }
     let parsed: ParsedMessage;
     let classification: Classification;
+    // Headers first when some handler may not need the body; the body is parsed below if needed.
+    const headFirst = this.d.analyseHead && this.someRawOnly ? this.d.analyseHead : null;
     try {
-      ({ parsed, classification } = await this.d.analyse(raw, row));
+      ({ parsed, classification } = await (headFirst ?? this.d.analyse)(raw, row));
     } catch (err) {
       return this.fail(row, classifyFailure(err), null, attempt);
     }
@@ -251,6 +263,19 @@ export class Pipeline {
     const deliver = matches.filter((m) => m.route.action === 'deliver');
     if (!deliver.length)
       return this.finish(row, 'skipped', `dropped by route ${routeName}`, routeName, attempt, null);
+    const done = new Map(this.d.store.handlerOutcomes(row.id).map((o) => [o.handler, o]));
+    const toRun = deliver.flatMap((m) =>
+      m.route.handlers
+        .filter((h) => done.get(invocationKey(m, h))?.status !== 'ok')
+        .map((h) => this.d.handlers.get(h)),
+    );
+    if (headFirst && toRun.some((h) => h?.needsBody !== false)) {
+      try {
+        ({ parsed } = await this.d.analyse(raw, row));
+      } catch (err) {
+        return this.fail(row, classifyFailure(err), routeName, attempt);
+      }
+    }
     const msg: MessageContext = {
       id: row.id,
       raw,
@@ -282,7 +307,6 @@ export class Pipeline {
         },
       });
     }
-    const done = new Map(this.d.store.handlerOutcomes(row.id).map((o) => [o.handler, o]));
     let temporary: FailureVerdict | null = null;
     let permanent: FailureVerdict | null = null;
     for (const m of deliver) {

@@ -24,6 +24,7 @@ export function createCommandHandler(name: string, opts: CommandOptions): Handle
   if (!file) throw new Error(`handler ${name}: command.argv is empty`);
   return {
     name,
+    needsBody: opts.input !== 'raw',
     handle(msg, call) {
       const stdin =
         opts.input === 'raw'

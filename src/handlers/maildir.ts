@@ -19,6 +19,7 @@ const HOST = hostname().replace(/[/:]/g, '_');
 export function createMaildirHandler(name: string, opts: { path: string }): Handler {
   return {
     name,
+    needsBody: false,
     async handle(msg, call) {
       const unique = `${Math.floor(msg.receivedAt.getTime() / 1000)}.M${stableName(call.idempotencyKey)}.${HOST},S=${msg.raw.length}`;
       await writeFileAtomic(join(opts.path, 'new', unique), msg.raw, join(opts.path, 'tmp'));

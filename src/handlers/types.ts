@@ -14,6 +14,12 @@ export interface HandlerCall {
 
 export interface Handler {
   readonly name: string;
+  /**
+   * False when the handler reads only the raw bytes, the envelope and header fields: the pipeline
+   * then parses only the message's header block. Undefined counts as true (a user's module may read
+   * anything).
+   */
+  readonly needsBody?: boolean;
   handle(msg: MessageContext, call: HandlerCall): Promise<void>;
   close?(): Promise<void>;
 }

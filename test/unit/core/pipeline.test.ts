@@ -208,3 +208,47 @@ describe('pipeline spool reads', () => {
     expect(h.calls).toBe(1);
   });
 });
+
+describe('pipeline body parsing', () => {
+  function seer(name: string, needsBody?: boolean) {
+    const seen: Array<{ subject: string; text: string | null; from: string | undefined }> = [];
+    const h: Handler = {
+      name,
+      ...(needsBody === undefined ? {} : { needsBody }),
+      async handle(m) {
+        seen.push({ subject: m.parsed.subject, text: m.parsed.text, from: m.parsed.from[0]?.address });
+        await Promise.resolve();
+      },
+    };
+    return { h, seen };
+  }
+
+  it('parses only the header block when every handler to run takes raw bytes, the whole message otherwise', async () => {
+    const raw = seer('raw', false);
+    const body = seer('body');
+    app = testApp(
+      tempDir(),
+      {
+        ...fast,
+        routes: [
+          { name: 'r1', subject: 'n1', handlers: ['raw'] },
+          { name: 'all', handlers: ['raw', 'body'] },
+        ],
+        handlers: { raw: { maildir: { path: '/x' } }, body: { file: { path: '/x' } } },
+      },
+      new Map([
+        ['raw', raw.h],
+        ['body', body.h],
+      ]),
+    );
+    app.pipeline.start();
+    await feed(app, 1); // r1: the raw-only handler alone
+    await feed(app, 2); // all: one handler needs the body, so both see the full parse
+    await app.pipeline.idle({ retries: true });
+    expect(raw.seen).toEqual([
+      { subject: 'n1', text: null, from: 'a@b.example' },
+      { subject: 'n2', text: 'body 2\n', from: 'a@b.example' },
+    ]);
+    expect(body.seen).toEqual([{ subject: 'n2', text: 'body 2\n', from: 'a@b.example' }]);
+  });
+});
