@@ -2,13 +2,22 @@
  * Minimal fd-based file I/O for the hot write paths (spool, atomic handler writes). The callback
  * API avoids allocating and finalising a FileHandle per message.
  */
-import { close, fdatasync, fsync, open, writev } from 'node:fs';
+import { close, constants, open, writev } from 'node:fs';
 import { promisify } from 'node:util';
 
-export const openFd = promisify(open) as (path: string, flags: string, mode: number) => Promise<number>;
+export const openFd = promisify(open) as (
+  path: string,
+  flags: string | number,
+  mode: number,
+) => Promise<number>;
+
+/**
+ * Create-exclusive, write-only, O_DSYNC: every write returns only once its data (and the metadata
+ * needed to read it back, such as the file size) is on stable storage, like a write followed by
+ * fdatasync, in one call instead of two.
+ */
+export const CREATE_DSYNC = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DSYNC;
 export const closeFd = promisify(close);
-export const datasyncFd = promisify(fdatasync);
-export const syncFd = promisify(fsync);
 const writevP = promisify(writev);
 
 /** Writes every buffer, continuing after short writes. */

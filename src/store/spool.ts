@@ -1,6 +1,6 @@
 /**
- * The spool: raw message bytes on disk, one file per message, fsynced (file and directory)
- * before the message counts as received. Bytes are written exactly as given; nothing decodes them.
+ * The spool: raw message bytes on disk, one file per message, written with O_DSYNC and its
+ * directory fsynced before the message counts as received. Bytes are written exactly as given; nothing decodes them.
  * Directory fsyncs of concurrent writers are batched (group commit).
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { SizeLimitError } from '../core/errors.js';
 import { syncDir } from './dirsync.js';
-import { closeFd, datasyncFd, openFd, writeAllFd } from './fd.js';
+import { closeFd, CREATE_DSYNC, openFd, writeAllFd } from './fd.js';
 
 export interface SpooledFile {
   path: string;
@@ -52,13 +52,13 @@ export class Spool {
   }
 
   /**
-   * Writes a Buffer. Resolves once the bytes are written; `durable` resolves once the file and its
-   * directory entry are fsynced. Callers acknowledge nothing before `durable` (the ledger commit
-   * runs in parallel with it; see Intake).
+   * Writes a Buffer. Resolves once the bytes are on stable storage (O_DSYNC); `durable` resolves
+   * once the directory entry is too. Callers acknowledge nothing before `durable` (the ledger
+   * commit runs in parallel with the directory fsync; see Intake).
    */
   async write(raw: Buffer, prefix?: Buffer): Promise<SpooledFile> {
     const { dir, path } = await this.target();
-    const fd = await openFd(path, 'wx', 0o640);
+    const fd = await openFd(path, CREATE_DSYNC, 0o640);
     const dirSynced = syncDir(dir);
     try {
       await writeAllFd(fd, prefix?.length ? [prefix, raw] : [raw]);
@@ -74,7 +74,7 @@ export class Spool {
       size: raw.length + (prefix?.length ?? 0),
       sha256: createHash('sha256').update(raw).digest('hex'),
       head: raw.subarray(0, HEAD_BYTES),
-      durable: syncAndClose(fd, dirSynced),
+      durable: closeAndSyncDir(fd, dirSynced),
     };
   }
 
@@ -83,7 +83,7 @@ export class Spool {
    * batches of up to 256 KiB. */
   async writeStream(stream: Readable, opts: { maxBytes: number; prefix?: Buffer }): Promise<SpooledFile> {
     const { dir, path } = await this.target();
-    const fd = await openFd(path, 'wx', 0o640);
+    const fd = await openFd(path, CREATE_DSYNC, 0o640);
     // The directory entry exists now: its fsync can run while the bytes arrive (off the ack path).
     const dirSynced = syncDir(dir);
     const hash = createHash('sha256');
@@ -131,7 +131,7 @@ export class Spool {
       size: size + (opts.prefix?.length ?? 0),
       sha256: hash.digest('hex'),
       head: Buffer.concat(headParts).subarray(0, HEAD_BYTES),
-      durable: syncAndClose(fd, dirSynced),
+      durable: closeAndSyncDir(fd, dirSynced),
     };
   }
 
@@ -166,11 +166,9 @@ export class Spool {
   }
 }
 
-async function syncAndClose(fd: number, dirSynced: Promise<void>): Promise<void> {
-  try {
-    await datasyncFd(fd);
-  } finally {
-    await closeFd(fd);
-  }
-  await dirSynced;
+/** The bytes are on stable storage already (O_DSYNC writes); the descriptor is closed in the
+ * background and the file counts as durable once its directory entry is. */
+function closeAndSyncDir(fd: number, dirSynced: Promise<void>): Promise<void> {
+  closeFd(fd).catch(() => undefined);
+  return dirSynced;
 }

@@ -86,7 +86,9 @@ export function openSqliteStore(path: string): SqliteStore {
 
 export class SqliteStore implements Store {
   private readonly s;
-  private pendingDurable: Promise<void> | null = null;
+  /** The WAL fsync running now, and the one queued behind it. */
+  private syncing: Promise<void> | null = null;
+  private nextDurable: Promise<void> | null = null;
   private wal: number | null | undefined;
 
   constructor(private readonly db: Database.Database) {
@@ -160,25 +162,42 @@ export class SqliteStore implements Store {
    * into the database file has synced that file first (SQLite, WAL mode, synchronous=NORMAL).
    */
   durable(): Promise<void> {
-    if (this.pendingDurable) return this.pendingDurable;
-    const p = new Promise<void>((resolve, reject) => {
-      setImmediate(() => {
-        this.pendingDurable = null;
-        const fd = this.walFd();
-        if (fd === null) {
-          try {
-            this.sync();
-            resolve();
-          } catch (err) {
-            reject(err as Error);
-          }
-          return;
-        }
-        fsync(fd, (err) => (err ? reject(err) : resolve()));
+    // A commit made while an fsync is running may have missed it: it waits for the next one, which
+    // starts when the running one ends and covers every commit queued meanwhile (group commit).
+    if (this.nextDurable) return this.nextDurable;
+    if (!this.syncing) {
+      this.syncing = this.syncWal().finally(() => (this.syncing = null));
+      return this.syncing;
+    }
+    const next = this.syncing
+      .catch(() => undefined)
+      .then(() => {
+        this.nextDurable = null;
+        const p = this.syncWal().finally(() => {
+          if (this.syncing === p) this.syncing = null;
+        });
+        this.syncing = p;
+        return p;
       });
+    this.nextDurable = next;
+    return next;
+  }
+
+  /** One fsync of the WAL file on libuv's pool (or a synchronous=FULL commit without a WAL fd). */
+  private syncWal(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const fd = this.walFd();
+      if (fd === null) {
+        try {
+          this.sync();
+          resolve();
+        } catch (err) {
+          reject(err as Error);
+        }
+        return;
+      }
+      fsync(fd, (err) => (err ? reject(err) : resolve()));
     });
-    this.pendingDurable = p;
-    return p;
   }
 
   private walFd(): number | null {
