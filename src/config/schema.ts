@@ -181,11 +181,11 @@ const handler = z
       .strict()
       .optional(),
     maildir: z
-      .object({ path: z.string().min(1) })
+      .object({ path: z.string().min(1), hardlink: z.boolean().default(true) })
       .strict()
       .optional(),
     file: z
-      .object({ path: z.string().min(1) })
+      .object({ path: z.string().min(1), hardlink: z.boolean().default(true) })
       .strict()
       .optional(),
     module: z

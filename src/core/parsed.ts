@@ -50,6 +50,8 @@ export interface MessageContext {
   receivedAt: Date;
   contentKey: string;
   sha256: string;
+  /** The spool file holding exactly `raw` (write-once), when the message came from the spool. */
+  spoolPath: string | null;
   parsed: ParsedMessage;
   classification: Classification;
   /** Reply text without quoted history/signature (filled by the reply stripper). */

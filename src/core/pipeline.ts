@@ -284,6 +284,7 @@ export class Pipeline {
       receivedAt: new Date(row.receivedAt),
       contentKey: row.contentKey,
       sha256: row.sha256,
+      spoolPath: row.spoolPath,
       parsed,
       classification,
       strippedReply: null,

@@ -16,19 +16,21 @@ function stableName(idempotencyKey: string): string {
 const HOST = hostname().replace(/[/:]/g, '_');
 
 /** Standard Maildir delivery (tmp/ → new/). */
-export function createMaildirHandler(name: string, opts: { path: string }): Handler {
+export function createMaildirHandler(name: string, opts: { path: string; hardlink?: boolean }): Handler {
   return {
     name,
     needsBody: false,
     async handle(msg, call) {
       const unique = `${Math.floor(msg.receivedAt.getTime() / 1000)}.M${stableName(call.idempotencyKey)}.${HOST},S=${msg.raw.length}`;
-      await writeFileAtomic(join(opts.path, 'new', unique), msg.raw, join(opts.path, 'tmp'));
+      await writeFileAtomic(join(opts.path, 'new', unique), msg.raw, join(opts.path, 'tmp'), {
+        linkFrom: opts.hardlink === false ? null : msg.spoolPath,
+      });
     },
   };
 }
 
 /** `<dir>/<name>.eml` plus a `<name>.json` sidecar with the parsed payload (without raw). */
-export function createFileHandler(name: string, opts: { path: string }): Handler {
+export function createFileHandler(name: string, opts: { path: string; hardlink?: boolean }): Handler {
   return {
     name,
     async handle(msg, call) {
@@ -36,7 +38,9 @@ export function createFileHandler(name: string, opts: { path: string }): Handler
         opts.path,
         `${msg.receivedAt.toISOString().slice(0, 10)}-${stableName(call.idempotencyKey)}`,
       );
-      await writeFileAtomic(`${base}.eml`, msg.raw);
+      await writeFileAtomic(`${base}.eml`, msg.raw, undefined, {
+        linkFrom: opts.hardlink === false ? null : msg.spoolPath,
+      });
       const payload = buildPayload(msg, call.match, call.idempotencyKey, { includeRaw: false });
       await writeFileAtomic(`${base}.json`, `${JSON.stringify(payload)}\n`);
     },
