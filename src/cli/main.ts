@@ -5,16 +5,10 @@
  */
 import './env.js';
 import { parseArgs } from 'node:util';
-import { createApp } from '../app.js';
 import { ConfigError } from '../core/errors.js';
 import { EXIT, UsageError, load, printConfigError, resolveConfigPath } from './common.js';
-import { replay, replayItems } from './replay.js';
-import { printStatus } from './status.js';
-import { checkCommand } from './check.js';
-import { runCommand } from './run.js';
-import { exportCommand } from './export.js';
-import { restoreCommand } from './restore.js';
-import { openThreadMap } from '../store/sqlite/threads.js';
+// Each command's modules (and their dependencies: mailparser, imapflow, smtp-server...) are
+// imported when that command runs, so start-up loads only what it uses.
 
 const HELP: Record<string, string> = {
   '': `Usage: mailintake <command> [options]
@@ -113,22 +107,32 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.OK;
   }
   switch (cmd) {
-    case 'check':
+    case 'check': {
+      const { checkCommand } = await import('./check.js');
       return checkCommand(resolveConfigPath(values.config), { offline: values.offline === true });
-    case 'run':
+    }
+    case 'run': {
+      const { runCommand } = await import('./run.js');
       return runCommand(values.config, { push: values.push === true, once: values.once === true });
-    case 'export':
+    }
+    case 'export': {
+      const { exportCommand } = await import('./export.js');
       return exportCommand({ config: values.config, source: values.source, out: values.out, format: values.format, mailbox: values.mailbox, all: values.all === true, since: values.since, verify: values.verify === true }); // prettier-ignore
-    case 'restore':
+    }
+    case 'restore': {
+      const { restoreCommand } = await import('./restore.js');
       return restoreCommand({ config: values.config, source: values.source, from: values.from, mailbox: values.mailbox }); // prettier-ignore
+    }
   }
   if (cmd === 'threads') return threadsCommand(values.config, positionals);
   const { loaded, log } = load(values.config);
+  const { createApp } = await import('../app.js');
   const app = createApp(loaded.config, loaded.baseDir, log);
   try {
     switch (cmd) {
       case 'replay': {
         if (!positionals.length) throw new UsageError('replay needs at least one path');
+        const { replay, replayItems } = await import('./replay.js');
         const items = await replayItems(positionals);
         app.pipeline.start();
         const rep = await replay(app, items, { again: values.again === true });
@@ -137,9 +141,11 @@ async function main(argv: string[]): Promise<number> {
         process.stdout.write(`${JSON.stringify({ action: 'replay', ...rep, byStatus: counts })}\n`);
         return (counts.dead ?? 0) > 0 || (counts.failed ?? 0) > 0 ? EXIT.FAILURES : EXIT.OK;
       }
-      case 'status':
+      case 'status': {
+        const { printStatus } = await import('./status.js');
         printStatus(app.store, { json: values.json === true, dead: Number(values.recent ?? 10) });
         return EXIT.OK;
+      }
       case 'retry': {
         const all = values.dead === true;
         const id = positionals[0] === undefined ? undefined : Number(positionals[0]);
@@ -156,11 +162,12 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-function threadsCommand(config: string | undefined, args: string[]): number {
+async function threadsCommand(config: string | undefined, args: string[]): Promise<number> {
   const [sub, messageId, ticket, ...extra] = args;
   const ok = (sub === 'add' && ticket !== undefined) || (sub === 'get' && ticket === undefined);
   if (!ok || messageId === undefined || extra.length)
     throw new UsageError('usage: threads add <message-id> <ticket> | threads get <message-id>');
+  const { openThreadMap } = await import('../store/sqlite/threads.js');
   const threads = openThreadMap(load(config).loaded.config.store.sqlite);
   try {
     if (sub === 'add') {
