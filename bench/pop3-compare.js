@@ -51,8 +51,10 @@ function timed(cmd, args, opts = {}) {
   const m = /Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)/.exec(r.stderr);
   const wall = m ? Number(m[1] ?? 0) * 3600 + Number(m[2]) * 60 + Number(m[3]) : NaN;
   const rss = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)?.[1] ?? NaN) / 1024;
+  const secs = (re) => Number(re.exec(r.stderr)?.[1] ?? NaN);
+  const cpu = secs(/User time \(seconds\): ([\d.]+)/) + secs(/System time \(seconds\): ([\d.]+)/);
   if (r.status !== 0) console.error(`${cmd} exited ${r.status}: ${r.stderr.slice(-1500)}`);
-  return { wall, rss, stdout: r.stdout, stderr: r.stderr };
+  return { wall, rss, cpu, stdout: r.stdout, stderr: r.stderr };
 }
 
 const count = (dir) => readdirSync(join(dir, 'new')).length + readdirSync(join(dir, 'cur')).length;
@@ -148,7 +150,7 @@ try {
       const r = runners[tool](dc, u, dir);
       const got = count(r.md);
       const left = (await dc.list(u.user, 'INBOX')).length;
-      rows.push({ n, mb, tool, wall: r.wall, rss: r.rss, got, left, note: r.note ?? '' });
+      rows.push({ n, mb, tool, wall: r.wall, rss: r.rss, cpu: r.cpu, got, left, note: r.note ?? '' });
       console.error(
         `${tool} ${n}: ${r.wall.toFixed(2)} s, ${r.rss.toFixed(0)} MB, delivered ${got}, left ${left}`,
       );
@@ -161,9 +163,9 @@ try {
 }
 
 const pad = (s, w) => String(s).padEnd(w);
-console.log(`\n${pad('messages', 10)}${pad('MB', 8)}${pad('tool', 12)}${pad('wall s', 9)}${pad('msg/s', 8)}${pad('peak RSS MB', 13)}${pad('vs mailintake', 15)}${pad('delivered/left', 16)}notes`); // prettier-ignore
+console.log(`\n${pad('messages', 10)}${pad('MB', 8)}${pad('tool', 12)}${pad('wall s', 9)}${pad('msg/s', 8)}${pad('peak RSS MB', 13)}${pad('CPU s', 8)}${pad('vs mailintake', 15)}${pad('delivered/left', 16)}notes`); // prettier-ignore
 for (const r of rows) {
   const base = rows.find((x) => x.n === r.n && x.tool === 'mailintake');
   const ratio = base ? `${(r.wall / base.wall).toFixed(2)}x` : '';
-  console.log(`${pad(r.n, 10)}${pad(r.mb.toFixed(0), 8)}${pad(r.tool, 12)}${pad(r.wall.toFixed(2), 9)}${pad(Math.round(r.n / r.wall), 8)}${pad(r.rss.toFixed(0), 13)}${pad(ratio, 15)}${pad(`${r.got}/${r.left}`, 16)}${r.note}`); // prettier-ignore
+  console.log(`${pad(r.n, 10)}${pad(r.mb.toFixed(0), 8)}${pad(r.tool, 12)}${pad(r.wall.toFixed(2), 9)}${pad(Math.round(r.n / r.wall), 8)}${pad(r.rss.toFixed(0), 13)}${pad(r.cpu.toFixed(2), 8)}${pad(ratio, 15)}${pad(`${r.got}/${r.left}`, 16)}${r.note}`); // prettier-ignore
 }

@@ -92,6 +92,7 @@ export function createApp(
     handlerTimeoutMs: p.handlerTimeout,
   });
   intake.onReceived(() => pipeline.wake());
+  pipeline.onOutcome(() => intake.processed());
   return {
     config,
     baseDir,

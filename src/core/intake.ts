@@ -21,6 +21,9 @@ export interface IntakeResult extends InsertResult {
 
 export class Intake {
   private readonly listeners = new Set<() => void>();
+  /** Rows received in this process and not yet through the pipeline (a pacing hint, not a ledger). */
+  private outstanding = 0;
+  private readonly roomWaiters: Array<() => void> = [];
   private readonly queue: Array<{
     row: NewLedgerRow;
     resolve: (r: IntakeResult) => void;
@@ -36,6 +39,32 @@ export class Intake {
   onReceived(fn: () => void): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
+  }
+
+  /** Called for each pipeline outcome: one message fewer waiting (see `room`). */
+  processed(): void {
+    if (this.outstanding > 0) this.outstanding--;
+    const w = this.roomWaiters.splice(0);
+    for (const fn of w) fn();
+  }
+
+  /**
+   * Resolves once fewer than `limit` received messages wait for the pipeline. Pull sources call it
+   * before each download, so fetching never runs far ahead of handling: memory stays bounded and
+   * the pipeline reads each message from the recent-write cache instead of back from disk.
+   * Best effort: it gives up waiting after `maxWaitMs` (a stalled pipeline never stops intake).
+   */
+  async room(limit: number, maxWaitMs = 5000): Promise<void> {
+    const until = Date.now() + maxWaitMs;
+    while (this.outstanding >= limit && Date.now() < until) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.max(1, until - Date.now()));
+        this.roomWaiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
   }
 
   /** True when this position is already in the ledger (skip the download). */
@@ -137,6 +166,8 @@ export class Intake {
     }
     // The pipeline may start at once (it acknowledges nothing); the callers hear "received" only
     // once the rows are on stable storage.
+    const fresh = results.filter((r) => r.created && r.row.status === 'received').length;
+    this.outstanding += fresh;
     if (results.some((r) => r.created)) for (const fn of this.listeners) fn();
     this.store.durable().then(
       () => batch.forEach((b, i) => b.resolve({ ...results[i]!, known: false })),

@@ -22,6 +22,8 @@ export interface FetchDeps {
   maxMessageSize: number;
   streamThreshold: number;
   window: number;
+  /** Download no further while this many received messages wait for the pipeline. */
+  backlogLimit: number;
   now: () => number;
   /** Stop issuing new RETRs (source stopping). */
   stopping: () => boolean;
@@ -93,6 +95,9 @@ export async function fetchInto(
   let next = 0;
   for (let i = 0; i < items.length; i++) {
     while (next < items.length && next - i < d.window && fatal === undefined && !d.stopping()) {
+      // Paced by the pipeline; at least one RETR stays in flight so the session keeps moving.
+      if (next > i) await d.intake.room(d.backlogLimit);
+      if (fatal !== undefined || d.stopping()) break;
       tasks.push(one(items[next++] as Listed).catch((err: unknown) => void (fatal ??= err)));
     }
     if (i >= tasks.length) break;

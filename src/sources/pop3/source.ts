@@ -25,6 +25,8 @@ export interface Pop3SourceTuning {
   outcomeWaitMs: number;
   /** RETRs in flight. */
   window: number;
+  /** No new RETR while this many fetched messages wait for the pipeline. */
+  backlogLimit: number;
   /** Messages above this LIST size stream into the spool instead of being buffered. */
   streamThreshold: number;
   /** Use PIPELINING when the server offers it. */
@@ -37,6 +39,7 @@ export const DEFAULT_POP3_TUNING: Pop3SourceTuning = {
   backoff: DEFAULT_BACKOFF,
   outcomeWaitMs: 60_000,
   window: 64,
+  backlogLimit: 128,
   streamThreshold: 1024 * 1024,
   pipelining: true,
   now: Date.now,
@@ -182,6 +185,7 @@ class Pop3Source implements Source {
       maxMessageSize: this.cfg.maxMessageSize,
       streamThreshold: this.t.streamThreshold,
       window: this.t.window,
+      backlogLimit: this.t.backlogLimit,
       now: this.t.now,
       stopping: () => this.stopping,
     };
