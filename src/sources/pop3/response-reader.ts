@@ -18,6 +18,7 @@ const LF = 0x0a;
 const CR = 0x0d;
 const DOT = 0x2e;
 const CR_BUF = Buffer.from([CR]);
+const LF_DOT = Buffer.from([LF, DOT]);
 
 /** Where the body parser stands: at a line start, after a line-start dot, after ".\r", or mid-line. */
 type BodyState = 'bol' | 'dot' | 'dotcr' | 'mid';
@@ -108,11 +109,18 @@ export class ResponseReader {
           this.state = 'mid';
           break;
         case 'mid': {
-          const lf = chunk.indexOf(LF, p);
-          const end = lf < 0 ? chunk.length : lf + 1;
-          this.handlers.onData(chunk.subarray(p, end));
-          if (lf >= 0) this.state = 'bol';
-          p = end;
+          // Everything up to the next line that starts with a dot is plain content: one slice per
+          // run of lines, not one per line.
+          const hit = chunk.indexOf(LF_DOT, p);
+          if (hit >= 0) {
+            this.handlers.onData(chunk.subarray(p, hit + 1));
+            this.state = 'dot';
+            p = hit + 2;
+            break;
+          }
+          this.handlers.onData(p === 0 ? chunk : chunk.subarray(p));
+          if (chunk[chunk.length - 1] === LF) this.state = 'bol';
+          p = chunk.length;
           break;
         }
       }
