@@ -114,6 +114,8 @@ export interface Store {
   /** How many such rows there are (no barrier, no rows loaded). */
   unsettledCount(source: string): number;
   markSettled(id: number, action: string, now: number): void;
+  /** markSettled for many rows in one transaction. */
+  markSettledMany(ids: readonly number[], action: string, now: number): void;
   /** Puts dead rows (one id, or all when id is undefined) back to `received` for another go. */
   retry(id: number | undefined, now: number): number;
   counts(): StatusCounts;

@@ -114,10 +114,12 @@ export async function settleRows(
             group.map((g) => g.uid),
           );
           const byUid = new Map(group.map((g) => [g.uid, g.row.id]));
-          for (const uid of res.done) {
-            d.store.markSettled(byUid.get(uid)!, res.label, now());
-            report.settled++;
-          }
+          d.store.markSettledMany(
+            res.done.map((uid) => byUid.get(uid)!),
+            res.label,
+            now(),
+          );
+          report.settled += res.done.length;
           for (const uid of res.gone) gone(byUid.get(uid)!, uid, mailbox, `vanished during ${res.label}`);
           if (res.failed.length) {
             report.errors += res.failed.length;

@@ -84,7 +84,11 @@ export async function settleAndQuit(
   await client.quit();
   // QUIT +OK: the server's UPDATE state removed them; only now is the ledger told.
   const at = d.now();
-  for (const t of deleted) d.store.markSettled(t.id, SETTLE.dele, at);
+  d.store.markSettledMany(
+    deleted.map((t) => t.id),
+    SETTLE.dele,
+    at,
+  );
   report.deleted = deleted.length;
   return report;
 }

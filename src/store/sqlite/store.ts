@@ -315,6 +315,12 @@ export class SqliteStore implements Store {
     this.s.settle.run(now, action, now, id);
   }
 
+  markSettledMany(ids: readonly number[], action: string, now: number): void {
+    this.db.transaction(() => {
+      for (const id of ids) this.s.settle.run(now, action, now, id);
+    })();
+  }
+
   retry(id: number | undefined, now: number): number {
     return this.db.transaction(() => {
       if (id === undefined) {
