@@ -14,6 +14,9 @@ import { classifyFailure, type FailureVerdict } from './errors.js';
 import type { MessageContext, ParsedMessage } from './parsed.js';
 import { route, type RouteMatch, type RouteSpec } from './router.js';
 
+/** Longest sleep between looks for due rows when nothing wakes the pipeline. */
+const IDLE_RECHECK_MS = 5000;
+
 export interface PipelineDeps {
   store: Store;
   readRaw: (row: LedgerRow) => Promise<Buffer>;
@@ -59,6 +62,8 @@ export class Pipeline {
   private running = false;
   private timer: NodeJS.Timeout | null = null;
   private pumping = false;
+  /** See `pump`. */
+  private dirty = true;
   private repump = false;
   private readonly listeners = new Set<(e: OutcomeEvent) => void>();
   private readonly handlerListeners = new Set<(e: HandlerEvent) => void>();
@@ -134,8 +139,19 @@ export class Pipeline {
     return (counts.received ?? 0) > 0 || (next !== null && next <= this.now());
   }
 
+  /** Something may have become due (an arrival, a retry time, a requeue): the next pump queries. */
   wake(): void {
-    if (!this.running) return;
+    this.dirty = true;
+    this.pump();
+  }
+
+  /**
+   * Claims due rows while there are free slots. Without a wake since the last claim that found
+   * fewer rows than it asked for, nothing new can be due (retries come by the timer), so a finished
+   * message does not cost a query.
+   */
+  private pump(): void {
+    if (!this.running || !this.dirty) return;
     if (this.pumping) {
       this.repump = true;
       return;
@@ -148,6 +164,7 @@ export class Pipeline {
         // Claim in batches: one query per quarter of the slots, not one per finished message.
         if (free <= 0 || (this.inFlight.size > 0 && free < Math.max(1, this.d.concurrency >> 2))) break;
         const rows = this.d.store.claimDue(this.now(), free, new Set(this.inFlight.keys()));
+        if (rows.length < free) this.dirty = false;
         for (const row of rows) {
           const p = this.process(row)
             .catch((err: unknown) => {
@@ -166,7 +183,7 @@ export class Pipeline {
             })
             .finally(() => {
               this.inFlight.delete(row.id);
-              this.wake();
+              this.pump();
             });
           this.inFlight.set(row.id, p);
         }
@@ -183,8 +200,10 @@ export class Pipeline {
     const next = this.d.store.nextDueAt();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (next === null) return;
-    const delay = Math.max(50, Math.min(next - this.now(), 2 ** 31 - 1));
+    // With nothing scheduled, still look now and then: `mailintake retry` from another process
+    // puts rows back without waking this one.
+    const delay =
+      next === null ? IDLE_RECHECK_MS : Math.max(50, Math.min(next - this.now(), IDLE_RECHECK_MS));
     this.timer = setTimeout(() => this.wake(), delay);
     this.timer.unref();
   }
@@ -220,6 +239,7 @@ export class Pipeline {
       `message ${status}`,
     );
     this.emit({ row: { ...row, status, reason, attempts }, status, reason });
+    if (status === 'failed') this.armTimer(); // its retry time may be the next one due
   }
 
   private async process(row: LedgerRow): Promise<void> {
