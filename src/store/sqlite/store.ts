@@ -84,6 +84,11 @@ export function openSqliteStore(path: string): SqliteStore {
   return new SqliteStore(db);
 }
 
+/**
+ * Write transactions are BEGIN IMMEDIATE: with a second connection writing (the push listener's
+ * thread), a deferred transaction that read first could not upgrade to a writer and would fail
+ * with SQLITE_BUSY at once instead of waiting out busy_timeout.
+ */
 export class SqliteStore implements Store {
   private readonly s;
   /** The WAL fsync running now, and the one queued behind it. */
@@ -152,7 +157,7 @@ export class SqliteStore implements Store {
 
   /** Inserts a batch in one transaction; await `durable()` before acknowledging anything. */
   insertMany(rows: NewLedgerRow[], now: number): InsertResult[] {
-    return this.db.transaction(() => rows.map((row) => this.insertOne(row, now)))();
+    return this.db.transaction(() => rows.map((row) => this.insertOne(row, now))).immediate();
   }
 
   /**
@@ -232,7 +237,7 @@ export class SqliteStore implements Store {
   private durably<T>(fn: () => T): T {
     this.db.pragma('synchronous = FULL');
     try {
-      return this.db.transaction(fn)();
+      return this.db.transaction(fn).immediate();
     } finally {
       this.db.pragma('synchronous = NORMAL');
     }
@@ -295,10 +300,12 @@ export class SqliteStore implements Store {
     now: number,
     outcomes: readonly HandlerOutcome[] = [],
   ): void {
-    this.db.transaction(() => {
-      for (const o of outcomes) this.s.upsertOutcome.run(o);
-      this.s.finish.run({ ...u, id, now });
-    })();
+    this.db
+      .transaction(() => {
+        for (const o of outcomes) this.s.upsertOutcome.run(o);
+        this.s.finish.run({ ...u, id, now });
+      })
+      .immediate();
   }
 
   unsettled(source: string, limit: number): LedgerRow[] {
@@ -316,20 +323,24 @@ export class SqliteStore implements Store {
   }
 
   markSettledMany(ids: readonly number[], action: string, now: number): void {
-    this.db.transaction(() => {
-      for (const id of ids) this.s.settle.run(now, action, now, id);
-    })();
+    this.db
+      .transaction(() => {
+        for (const id of ids) this.s.settle.run(now, action, now, id);
+      })
+      .immediate();
   }
 
   retry(id: number | undefined, now: number): number {
-    return this.db.transaction(() => {
-      if (id === undefined) {
-        this.s.clearDeadOutcomes.run();
-        return this.s.retryDead.run(now).changes;
-      }
-      this.s.clearOutcomes.run(id);
-      return this.s.retryOne.run(now, id).changes;
-    })();
+    return this.db
+      .transaction(() => {
+        if (id === undefined) {
+          this.s.clearDeadOutcomes.run();
+          return this.s.retryDead.run(now).changes;
+        }
+        this.s.clearOutcomes.run(id);
+        return this.s.retryOne.run(now, id).changes;
+      })
+      .immediate();
   }
 
   counts(): StatusCounts {
