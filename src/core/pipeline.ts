@@ -68,6 +68,17 @@ export class Pipeline {
   private readonly listeners = new Set<(e: OutcomeEvent) => void>();
   private readonly handlerListeners = new Set<(e: HandlerEvent) => void>();
   private readonly outcomes = new Map<number, HandlerOutcome[]>();
+  private finishing: Array<{
+    row: LedgerRow;
+    status: 'delivered' | 'dead' | 'skipped' | 'failed';
+    reason: string | null;
+    routeName: string | null;
+    attempts: number;
+    nextAttemptAt: number | null;
+    outcomes: HandlerOutcome[];
+    resolve: () => void;
+    reject: (err: Error) => void;
+  }> = [];
   private readonly abort = new AbortController();
 
   /** True when some configured handler takes only raw bytes (so a header-only parse may do). */
@@ -167,11 +178,11 @@ export class Pipeline {
         if (rows.length < free) this.dirty = false;
         for (const row of rows) {
           const p = this.process(row)
-            .catch((err: unknown) => {
+            .catch(async (err: unknown) => {
               // A bug, not the message: back off like a temporary failure so it cannot spin.
               this.d.log.error({ err, id: row.id }, 'pipeline bug: process threw');
               try {
-                this.fail(
+                await this.fail(
                   row,
                   { retryable: true, code: 'INTERNAL', reason: `internal error: ${String(err)}` },
                   null,
@@ -218,6 +229,11 @@ export class Pipeline {
     }
   }
 
+  /**
+   * Records a message's transition with its handler outcomes. Transitions finishing in the same
+   * turn of the event loop are committed together, in one transaction; the message's slot is freed
+   * (and its outcome announced) only after that commit.
+   */
   private finish(
     row: LedgerRow,
     status: 'delivered' | 'dead' | 'skipped' | 'failed',
@@ -225,21 +241,58 @@ export class Pipeline {
     routeName: string | null,
     attempts: number,
     nextAttemptAt: number | null,
-  ): void {
+  ): Promise<void> {
     const outcomes = this.outcomes.get(row.id) ?? [];
     this.outcomes.delete(row.id);
-    this.d.store.finish(
-      row.id,
-      { status, reason, route: routeName, nextAttemptAt, attempts },
-      this.now(),
-      outcomes,
-    );
-    this.d.log.info(
-      { action: status, id: row.id, source: row.source, route: routeName, attempts, reason },
-      `message ${status}`,
-    );
-    this.emit({ row: { ...row, status, reason, attempts }, status, reason });
-    if (status === 'failed') this.armTimer(); // its retry time may be the next one due
+    return new Promise<void>((resolve, reject) => {
+      this.finishing.push({
+        row,
+        status,
+        reason,
+        routeName,
+        attempts,
+        nextAttemptAt,
+        outcomes,
+        resolve,
+        reject,
+      });
+      if (this.finishing.length === 1) setImmediate(() => this.commitFinished());
+    });
+  }
+
+  private commitFinished(): void {
+    const batch = this.finishing.splice(0);
+    if (!batch.length) return;
+    try {
+      this.d.store.finishMany(
+        batch.map((f) => ({
+          id: f.row.id,
+          update: {
+            status: f.status,
+            reason: f.reason,
+            route: f.routeName,
+            nextAttemptAt: f.nextAttemptAt,
+            attempts: f.attempts,
+          },
+          outcomes: f.outcomes,
+        })),
+        this.now(),
+      );
+    } catch (err) {
+      for (const f of batch) f.reject(err as Error);
+      return;
+    }
+    let failed = false;
+    for (const { row, status, reason, routeName, attempts, resolve } of batch) {
+      this.d.log.info(
+        { action: status, id: row.id, source: row.source, route: routeName, attempts, reason },
+        `message ${status}`,
+      );
+      this.emit({ row: { ...row, status, reason, attempts }, status, reason });
+      failed ||= status === 'failed';
+      resolve();
+    }
+    if (failed) this.armTimer(); // a retry time may be the next one due
   }
 
   private async process(row: LedgerRow): Promise<void> {
@@ -341,10 +394,10 @@ export class Pipeline {
     }
     if (permanent) return this.finish(row, 'dead', permanent.reason, routeName, attempt, null);
     if (temporary) return this.fail(row, temporary, routeName, attempt);
-    this.finish(row, 'delivered', null, routeName, attempt, null);
+    return this.finish(row, 'delivered', null, routeName, attempt, null);
   }
 
-  private fail(row: LedgerRow, v: FailureVerdict, routeName: string | null, attempt: number): void {
+  private fail(row: LedgerRow, v: FailureVerdict, routeName: string | null, attempt: number): Promise<void> {
     if (!v.retryable) return this.finish(row, 'dead', v.reason, routeName, attempt, null);
     if (attempt >= this.d.maxAttempts) {
       return this.finish(
@@ -357,7 +410,7 @@ export class Pipeline {
       );
     }
     const next = this.now() + backoffDelay(attempt, { ...this.d.backoff, factor: 2, jitter: 0.5 });
-    this.finish(row, 'failed', v.reason, routeName, attempt, next);
+    return this.finish(row, 'failed', v.reason, routeName, attempt, next);
   }
 
   /** Runs one handler with a timeout; records its outcome. Returns the failure, or null on success. */

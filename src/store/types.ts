@@ -74,6 +74,15 @@ export interface StatusCounts {
   spoolBytes: number;
 }
 
+/** A row's transition out of processing. */
+export interface FinishUpdate {
+  status: Exclude<MessageStatus, 'received' | 'processing'>;
+  reason: string | null;
+  route: string | null;
+  nextAttemptAt: number | null;
+  attempts: number;
+}
+
 export interface Store {
   /** Inserts a received row (idempotent on position key). A content-key duplicate of an earlier
    * row (any status) gets status `skipped` (reason duplicate) and `duplicateOf` set. */
@@ -97,17 +106,11 @@ export interface Store {
   recordHandlerOutcome(o: HandlerOutcome): void;
   handlerOutcomes(id: number): HandlerOutcome[];
   /** Final or retry transition, atomically with the attempt count and this attempt's handler outcomes. */
-  finish(
-    id: number,
-    update: {
-      status: Exclude<MessageStatus, 'received' | 'processing'>;
-      reason: string | null;
-      route: string | null;
-      nextAttemptAt: number | null;
-      attempts: number;
-    },
+  finish(id: number, update: FinishUpdate, now: number, outcomes?: readonly HandlerOutcome[]): void;
+  /** finish for many rows in one transaction. */
+  finishMany(
+    items: ReadonlyArray<{ id: number; update: FinishUpdate; outcomes: readonly HandlerOutcome[] }>,
     now: number,
-    outcomes?: readonly HandlerOutcome[],
   ): void;
   /** Rows of a source whose outcome is final but not yet settled on the server (after a sync()). */
   unsettled(source: string, limit: number): LedgerRow[];

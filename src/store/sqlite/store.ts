@@ -9,6 +9,7 @@ import { closeSync, fsync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { normaliseMessageId, type Envelope, type SourceKind } from '../../core/message.js';
 import type {
+  FinishUpdate,
   HandlerOutcome,
   InsertResult,
   LedgerRow,
@@ -304,6 +305,20 @@ export class SqliteStore implements Store {
       .transaction(() => {
         for (const o of outcomes) this.s.upsertOutcome.run(o);
         this.s.finish.run({ ...u, id, now });
+      })
+      .immediate();
+  }
+
+  finishMany(
+    items: ReadonlyArray<{ id: number; update: FinishUpdate; outcomes: readonly HandlerOutcome[] }>,
+    now: number,
+  ): void {
+    this.db
+      .transaction(() => {
+        for (const { id, update, outcomes } of items) {
+          for (const o of outcomes) this.s.upsertOutcome.run(o);
+          this.s.finish.run({ ...update, id, now });
+        }
       })
       .immediate();
   }
