@@ -1,0 +1,71 @@
+// The export's per-message key and durability helpers: messageKey() gives exactly contentKeyOf()'s
+// Message-ID and SHA-256 (it only looks at less of the message), and syncFilesystems() makes a
+// directory's filesystem durable in one call (syncfs through `sync -f` on Linux).
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { contentKeyOf } from '../../../src/core/message.js';
+import { syncFilesystems } from '../../../src/export/files.js';
+import { messageKey, runWriteJob } from '../../../src/export/write-job.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mi-write-job-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const cases: Record<string, string> = {
+  crlf: 'Message-ID: <A@Example.COM>\r\nSubject: x\r\n\r\nbody\r\n',
+  'lf only': 'Message-ID: <b@example.com>\nSubject: x\n\nbody\n',
+  'cr only': 'Message-ID: <c@example.com>\rSubject: x\r\rbody\r',
+  'lf blank line before a crlf one': 'Subject: x\n\nMessage-ID: <d@x>\r\n\r\nbody',
+  'cr blank line before a crlf one': 'Subject: x\r\rMessage-ID: <e@x>\r\n\r\nbody',
+  'message-id only after the blank line': 'Subject: x\r\n\r\nMessage-ID: <f@x>\r\n',
+  'no blank line': 'Message-ID: <g@x>\r\nSubject: no body',
+  'folded message-id': 'Message-ID:\r\n <h@Example.org>\r\nSubject: y\r\n\r\nb',
+  'blank line at the very start': '\r\n\r\nMessage-ID: <i@x>\r\n',
+  'no message-id': 'Subject: z\r\n\r\nMessage-ID: <j@x>\r\n\r\n',
+  empty: '',
+};
+
+describe('messageKey', () => {
+  for (const [name, text] of Object.entries(cases)) {
+    it(`matches contentKeyOf: ${name}`, () => {
+      const raw = Buffer.from(text, 'latin1');
+      const want = contentKeyOf(raw);
+      expect(messageKey(raw)).toEqual({ messageId: want.messageId, sha256: want.sha256 });
+    });
+  }
+
+  it('matches contentKeyOf on a large message with binary bytes', () => {
+    const body = Buffer.alloc(200_000);
+    for (let i = 0; i < body.length; i++) body[i] = (i * 131) % 256;
+    const raw = Buffer.concat([Buffer.from('Message-ID: <big@x>\r\n\r\n'), body]);
+    const want = contentKeyOf(raw);
+    expect(messageKey(raw)).toEqual({ messageId: want.messageId, sha256: want.sha256 });
+  });
+});
+
+describe('runWriteJob', () => {
+  it('writes the exact bytes with the mtime and returns the content key', async () => {
+    const raw = Buffer.from('Message-ID: <w@x>\r\n\r\n\u00e9\u0000\r\n', 'latin1');
+    const path = join(dir, 'sub', 'm.eml');
+    const w = runWriteJob({ path, data: raw, mtimeMs: 1_000_000_000_000, fsync: true });
+    const { readFile, stat, readdir } = await import('node:fs/promises');
+    expect((await readFile(path)).equals(raw)).toBe(true);
+    expect((await stat(path)).mtimeMs).toBe(1_000_000_000_000);
+    expect(w).toEqual({ messageId: 'w@x', sha256: contentKeyOf(raw).sha256 });
+    expect(await readdir(join(dir, 'sub'))).toEqual(['m.eml']);
+  });
+});
+
+describe('syncFilesystems', () => {
+  it('syncs the filesystem of the given directories (true when syncfs is available)', async () => {
+    await writeFile(join(dir, 'f'), 'x');
+    const ok = await syncFilesystems([dir, dir, join(dir, 'missing')]);
+    expect(ok).toBe(process.platform === 'linux');
+  });
+});
