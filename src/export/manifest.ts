@@ -129,7 +129,7 @@ export function renderManifest(state: Pick<ManifestState, 'folders' | 'messages'
 export class ManifestWriter {
   private fd: number | null;
 
-  constructor(path: string) {
+  constructor(readonly path: string) {
     this.fd = openSync(path, 'a', 0o640);
   }
 

@@ -1,12 +1,17 @@
 // The export's per-message key and durability helpers: messageKey() gives exactly contentKeyOf()'s
-// Message-ID and SHA-256 (it only looks at less of the message), and syncFilesystems() makes a
-// directory's filesystem durable in one call (syncfs through `sync -f` on Linux).
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+// Message-ID and SHA-256 (it only looks at less of the message), syncFilesystems() makes a
+// directory's filesystem durable in one call (syncfs through `sync -f` on Linux), and the sink's
+// writer thread records exactly what the event-loop path records, and nothing it failed to write.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { contentKeyOf } from '../../../src/core/message.js';
 import { syncFilesystems } from '../../../src/export/files.js';
+import { MANIFEST, ManifestWriter, readManifest, type MessageRecord } from '../../../src/export/manifest.js';
+import { verifyExport } from '../../../src/export/reconcile.js';
+import { Sink, type IncomingMessage } from '../../../src/export/sink.js';
 import { messageKey, runWriteJob } from '../../../src/export/write-job.js';
 
 let dir: string;
@@ -67,5 +72,54 @@ describe('syncFilesystems', () => {
     await writeFile(join(dir, 'f'), 'x');
     const ok = await syncFilesystems([dir, dir, join(dir, 'missing')]);
     expect(ok).toBe(process.platform === 'linux');
+  });
+});
+
+describe('Sink with the writer thread', () => {
+  const msg = (i: number, folderPath = 'INBOX'): IncomingMessage => ({
+    folder: 'INBOX',
+    folderPath,
+    uidValidity: '7',
+    uid: i + 1,
+    flags: [],
+    internalDate: new Date(1e12 + i * 1000),
+    raw: Buffer.from(`Message-ID: <t${i}@x>\r\n\r\n${'b'.repeat(5000 + i)}\r\n`),
+  });
+
+  it('writes files and manifest lines that verify, and the same as on the event loop', async () => {
+    const run = async (sub: string, writerThread: boolean): Promise<MessageRecord[]> => {
+      const out = join(dir, sub);
+      await mkdir(out);
+      const manifest = new ManifestWriter(join(out, MANIFEST));
+      const sink = new Sink({ out, format: 'maildir', manifest, log: pino({ level: 'silent' }), writerThread }); // prettier-ignore
+      for (let i = 0; i < 50; i++) await sink.add(msg(i));
+      await sink.close();
+      await manifest.close();
+      expect(sink.stats).toEqual({ written: 50, remapped: 0, bytes: expect.any(Number) as number });
+      expect(sink.folders.get('INBOX')).toEqual({ added: 50, lastUid: 50, uidValidity: '7' });
+      expect((await verifyExport(out)).mismatches).toEqual([]);
+      return [...(await readManifest(join(out, MANIFEST))).messages.values()];
+    };
+    expect(await run('thread', true)).toEqual(await run('loop', false));
+  });
+
+  it('fails the sink on a write error and records nothing it did not write', async () => {
+    const out = join(dir, 'x');
+    await mkdir(join(out, 'folders'), { recursive: true });
+    await writeFile(join(out, 'folders', 'BAD'), 'a file where a folder should be');
+    const manifest = new ManifestWriter(join(out, MANIFEST));
+    const sink = new Sink({ out, format: 'eml', manifest, log: pino({ level: 'silent' }) });
+    await sink.add(msg(0));
+    await sink.add(msg(1, 'BAD'));
+    const err = await (async () => {
+      for (let i = 2; i < 40; i++) await sink.add(msg(i));
+      await sink.drain();
+    })().catch((e: unknown) => e);
+    expect((err as NodeJS.ErrnoException).code).toMatch(/ENOTDIR|EEXIST/);
+    await sink.close().catch(() => undefined);
+    await manifest.close();
+    const recs = [...(await readManifest(join(out, MANIFEST))).messages.values()];
+    expect(recs.map((r) => r.uid)).toEqual([1]);
+    expect(sink.stats.written).toBe(1);
   });
 });
