@@ -190,10 +190,14 @@ rmSync(work, { recursive: true, force: true });
 
 const base = results.mbsync?.seconds;
 console.log(`export bench: ${N} messages, ${(bytes / 1e6).toFixed(0)} MB, IMAP over loopback ${TLS ? 'STARTTLS' : 'plaintext'}, median of ${RUNS} interleaved run(s) after an untimed warm-up, node ${process.version}`); // prettier-ignore
-console.log('| tool | files | wall s | messages/s | peak RSS MB | wall vs mbsync |');
-console.log('|---|---|---|---|---|---|');
+// Median (the headline) and best of the runs: on the shared machine one slow run is common.
+const best = (r) => Math.min(...r.runs);
+const bestBase = results.mbsync ? best(results.mbsync) : undefined;
+console.log('| tool | files | wall s (median) | messages/s | peak RSS MB | wall vs mbsync | best s | best vs best |'); // prettier-ignore
+console.log('|---|---|---|---|---|---|---|---|');
 for (const [name, r] of Object.entries(results)) {
   const ratio = base ? (r.seconds / base).toFixed(2) : '-';
-  console.log(`| ${name} | ${r.files} | ${r.seconds.toFixed(2)} | ${(N / r.seconds).toFixed(0)} | ${r.rssMB.toFixed(0)} | ${ratio}x |`); // prettier-ignore
+  const bestRatio = bestBase ? (best(r) / bestBase).toFixed(2) : '-';
+  console.log(`| ${name} | ${r.files} | ${r.seconds.toFixed(2)} | ${(N / r.seconds).toFixed(0)} | ${r.rssMB.toFixed(0)} | ${ratio}x | ${best(r).toFixed(2)} | ${bestRatio}x |`); // prettier-ignore
 }
 console.log(JSON.stringify({ messages: N, bytes, tls: TLS, load: readFileSync('/proc/loadavg', 'utf8').trim(), results })); // prettier-ignore
