@@ -13,7 +13,8 @@ const config = validateConfig({
   log: { level: 'silent' },
   pipeline: { parseWorkers: Number(process.env.BENCH_PARSE_WORKERS ?? 0) },
   routes: [{ name: 'all', handlers: ['out'] }],
-  handlers: { out: { maildir: { path: join(work, 'out') } } },
+  // BENCH_HANDLER=file: .eml + JSON sidecar of the full parse (maildir needs only the header block).
+  handlers: { out: { [process.env.BENCH_HANDLER ?? 'maildir']: { path: join(work, 'out') } } },
 });
 const app = createApp(config, work, pino({ level: 'silent' }));
 const items = await replayItems([input]);

@@ -163,9 +163,9 @@ try {
 }
 
 const pad = (s, w) => String(s).padEnd(w);
-console.log(`\n${pad('messages', 10)}${pad('MB', 8)}${pad('tool', 12)}${pad('wall s', 9)}${pad('msg/s', 8)}${pad('peak RSS MB', 13)}${pad('CPU s', 8)}${pad('vs mailintake', 15)}${pad('delivered/left', 16)}notes`); // prettier-ignore
+console.log(`\n${pad('messages', 10)}${pad('MB', 8)}${pad('tool', 16)}${pad('wall s', 9)}${pad('msg/s', 8)}${pad('peak RSS MB', 13)}${pad('CPU s', 8)}${pad('vs mailintake', 15)}${pad('delivered/left', 16)}notes`); // prettier-ignore
 for (const r of rows) {
   const base = rows.find((x) => x.n === r.n && x.tool === 'mailintake');
   const ratio = base ? `${(r.wall / base.wall).toFixed(2)}x` : '';
-  console.log(`${pad(r.n, 10)}${pad(r.mb.toFixed(0), 8)}${pad(r.tool, 12)}${pad(r.wall.toFixed(2), 9)}${pad(Math.round(r.n / r.wall), 8)}${pad(r.rss.toFixed(0), 13)}${pad(r.cpu.toFixed(2), 8)}${pad(ratio, 15)}${pad(`${r.got}/${r.left}`, 16)}${r.note}`); // prettier-ignore
+  console.log(`${pad(r.n, 10)}${pad(r.mb.toFixed(0), 8)}${pad(r.tool, 16)}${pad(r.wall.toFixed(2), 9)}${pad(Math.round(r.n / r.wall), 8)}${pad(r.rss.toFixed(0), 13)}${pad(r.cpu.toFixed(2), 8)}${pad(ratio, 15)}${pad(`${r.got}/${r.left}`, 16)}${r.note}`); // prettier-ignore
 }

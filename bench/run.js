@@ -31,7 +31,9 @@ writeFileSync(join(big, 'big.eml'), bigMessage(50 * 1024 * 1024));
 
 const a = run(mixed, 'mixed');
 const b = run(big, 'big');
-console.log(`pipeline bench (node ${process.version}, ${new Date().toISOString()})`);
+console.log(
+  `pipeline bench (node ${process.version}, ${new Date().toISOString()}, handler ${process.env.BENCH_HANDLER ?? 'maildir'})`,
+);
 console.log(`| case | messages | MB in | seconds | messages/s | peak RSS MB |`);
 console.log(`|---|---|---|---|---|---|`);
 console.log(
