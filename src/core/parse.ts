@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   MailParser,
@@ -141,9 +141,18 @@ export async function parseMessage(
     }
     pending.push(collectAttachment(d, limits, key, n++).then((a) => void out.attachments.push(a)));
   });
-  const source = Buffer.isBuffer(input) ? Readable.from([input]) : input;
   try {
-    await pipeline(source, parser, new Writable({ objectMode: true, write: (_c, _e, cb) => cb() }));
+    if (Buffer.isBuffer(input)) {
+      // Bytes in memory go straight in: no Readable, no stream.pipeline (whose per-call abort
+      // controller and error objects cost more than parsing a header block).
+      await new Promise<void>((resolve, reject) => {
+        parser.once('error', reject);
+        parser.once('end', resolve);
+        parser.end(input);
+      });
+    } else {
+      await pipeline(input, parser, new Writable({ objectMode: true, write: (_c, _e, cb) => cb() }));
+    }
     await Promise.all(pending);
   } catch (err) {
     // The parser refuses only on hard limits (head size, part count): that input will not change.
