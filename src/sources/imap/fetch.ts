@@ -47,6 +47,9 @@ export interface MailboxPass {
 
 const ENVELOPE = { mailFrom: null, rcptTo: [] as string[] };
 
+/** No new UID FETCH while this many fetched messages wait for the pipeline. */
+const BACKLOG_LIMIT = 128;
+
 /** One pass over `mailbox`: list what is above the cursor, take up to maxPerPass, advance. */
 export async function fetchMailbox(client: ImapFlow, d: FetchDeps, mailbox: string): Promise<MailboxPass> {
   const lock = await client.getMailboxLock(mailbox);
@@ -114,6 +117,8 @@ export async function fetchMailbox(client: ImapFlow, d: FetchDeps, mailbox: stri
     save();
 
     for (const chunk of chunkCandidates(small, d.cfg.fetchBatch, d.chunkBytes)) {
+      // Paced by the pipeline between UID FETCHes (never inside one): see Intake.room.
+      await d.intake.room(BACKLOG_LIMIT);
       const got: Array<{ uid: number; source: Buffer }> = [];
       const iter = client.fetch(uidSet(chunk.map((c) => c.uid)), { uid: true, source: true }, { uid: true });
       for await (const m of iter as AsyncIterable<FetchMessageObject>) {
