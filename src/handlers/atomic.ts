@@ -10,6 +10,9 @@ import { syncDir } from '../store/dirsync.js';
 import { closeFd, CREATE_DSYNC, openFd, writeAllFd } from '../store/fd.js';
 
 const made = new Set<string>();
+/** Temp names: a random tag per process and a counter (see spool.ts). */
+const PROCESS_TAG = `${process.pid}-${randomBytes(4).toString('hex')}`;
+let seq = 0;
 
 export async function writeFileAtomic(
   path: string,
@@ -24,7 +27,7 @@ export async function writeFileAtomic(
     await mkdir(d, { recursive: true });
     made.add(d);
   }
-  const tmp = join(tdir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const tmp = join(tdir, `.tmp-${PROCESS_TAG}-${(seq++).toString(36)}`);
   if (opts.linkFrom && (await linked(opts.linkFrom, tmp))) {
     await rename(tmp, path);
     await syncDir(dir);

@@ -25,6 +25,12 @@ export interface SpooledFile {
 
 const WRITE_BATCH = 256 * 1024;
 
+/** Random per process: with a counter, names are unique without 8 random bytes per message (the
+ * files are created O_EXCL, so a collision could only fail a write, never overwrite one). */
+const PROCESS_TAG = randomBytes(6).toString('hex');
+/** Shared by every Spool of the process (two may write to one directory). */
+let seq = 0;
+
 const HEAD_BYTES = 64 * 1024;
 
 /** At most this many bytes of recently written messages stay in memory, each at most CACHE_ONE_MAX. */
@@ -47,7 +53,7 @@ export class Spool {
       await mkdir(dir, { recursive: true });
       this.made.add(dir);
     }
-    const name = `${Date.now().toString(36)}-${randomBytes(8).toString('hex')}.eml`;
+    const name = `${Date.now().toString(36)}-${PROCESS_TAG}-${(seq++).toString(36)}.eml`;
     return { dir, path: join(dir, name) };
   }
 
