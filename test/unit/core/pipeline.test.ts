@@ -3,6 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../../../src/app.js';
 import { PermanentError, TemporaryError } from '../../../src/core/errors.js';
 import type { Handler } from '../../../src/handlers/types.js';
+import { join } from 'node:path';
+import { openSqliteStore } from '../../../src/store/sqlite/store.js';
 import { tempDir, testApp } from '../../helpers/app.js';
 
 const MSG = (n: number) =>
@@ -251,4 +253,37 @@ describe('pipeline body parsing', () => {
     ]);
     expect(body.seen).toEqual([{ subject: 'n2', text: 'body 2\n', from: 'a@b.example' }]);
   });
+});
+
+describe('pipeline wake-ups', () => {
+  it('picks up a retry queued by another process (another connection) without being woken', async () => {
+    let fail = true;
+    const h = handler('h', async () => {
+      if (fail) throw new PermanentError('HTTP 422');
+    });
+    const dir = tempDir();
+    app = testApp(
+      dir,
+      {
+        ...fast,
+        routes: [{ name: 'all', handlers: ['h'] }],
+        handlers: { h: { maildir: { path: '/x' } } },
+      },
+      new Map([['h', h]]),
+    );
+    app.pipeline.start();
+    const id = await feed(app, 1);
+    await app.pipeline.idle();
+    expect(app.store.get(id)!.status).toBe('dead');
+    fail = false;
+    // `mailintake retry` from a shell: its own connection to the database, no signal to the worker.
+    const other = openSqliteStore(join(dir, 'db.sqlite'));
+    expect(other.retry(id, Date.now())).toBe(1);
+    other.close();
+    const t0 = Date.now();
+    while (app.store.get(id)!.status !== 'delivered' && Date.now() - t0 < 10_000)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(app.store.get(id)!.status).toBe('delivered');
+    expect(h.calls).toBe(2);
+  }, 15_000);
 });
