@@ -306,6 +306,7 @@ export class Pipeline {
       const gone =
         (err as NodeJS.ErrnoException).code === 'ENOENT' || /does not match the recorded/.test(v.reason);
       if (!gone) return this.fail(row, { ...v, reason: `spool file unreadable: ${v.reason}` }, null, attempt);
+      this.d.store.markSpoolLost(row.id);
       return this.finish(
         row,
         'dead',

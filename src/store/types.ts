@@ -117,6 +117,8 @@ export interface Store {
   /** How many such rows there are (no barrier, no rows loaded). */
   unsettledCount(source: string): number;
   markSettled(id: number, action: string, now: number): void;
+  /** This row's spool file is missing or cut short: a later copy of its content is not its duplicate. */
+  markSpoolLost(id: number): void;
   /** markSettled for many rows in one transaction. */
   markSettledMany(ids: readonly number[], action: string, now: number): void;
   /** Puts dead rows (one id, or all when id is undefined) back to `received` for another go. */

@@ -46,4 +46,8 @@ export const MIGRATIONS: readonly string[] = [
   `CREATE INDEX messages_status_id ON messages(status, id);`,
   // Message-IDs of notifications the application sent → ticket (the ticket route's thread rule).
   `CREATE TABLE threads (message_id TEXT PRIMARY KEY, ticket TEXT NOT NULL, created_at INTEGER);`,
+  // Set when a row's spool file was found missing or cut short (a power loss before the message was
+  // acknowledged): that row no longer counts as the first copy of its content, so the sender's
+  // retry or the next fetch is handled instead of being skipped as its duplicate.
+  `ALTER TABLE messages ADD COLUMN spool_lost INTEGER;`,
 ];

@@ -103,10 +103,13 @@ export class SqliteStore implements Store {
       byPos: p('SELECT * FROM messages WHERE position_key = ?'),
       byId: p('SELECT * FROM messages WHERE id = ?'),
       // The first copy of a content, whatever its status (a dead original is brought back with
-      // `retry`, not by a second copy arriving, e.g. after a UIDVALIDITY reset).
+      // `retry`, not by a second copy arriving, e.g. after a UIDVALIDITY reset), unless its bytes were
+      // lost: then the next copy is the one to handle.
       firstByContent: p(
-        `SELECT id, status FROM messages WHERE content_key = ? AND duplicate_of IS NULL ORDER BY id LIMIT 1`,
+        `SELECT id, status FROM messages WHERE content_key = ? AND duplicate_of IS NULL AND spool_lost IS NULL
+        ORDER BY id LIMIT 1`,
       ),
+      spoolLost: p('UPDATE messages SET spool_lost = 1 WHERE id = ?'),
       insert:
         p(`INSERT INTO messages (position_key, source_kind, source, content_key, message_id, sha256, size,
         spool_path, envelope, received_at, status, reason, duplicate_of, updated_at)
@@ -331,6 +334,10 @@ export class SqliteStore implements Store {
 
   unsettledCount(source: string): number {
     return this.s.unsettledOf.get(source) as number;
+  }
+
+  markSpoolLost(id: number): void {
+    this.s.spoolLost.run(id);
   }
 
   markSettled(id: number, action: string, now: number): void {

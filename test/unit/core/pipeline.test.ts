@@ -208,6 +208,22 @@ describe('pipeline spool reads', () => {
     expect(app.store.get(gone)?.reason).toMatch(/spool file unreadable/);
     expect(app.store.get(flaky)).toMatchObject({ status: 'delivered', attempts: 3 });
     expect(h.calls).toBe(1);
+    // The same content again (the sender retrying, the next fetch): handled, not skipped as a
+    // duplicate of the copy whose bytes were lost.
+    const again = await app.intake.receive(MSG(1), {
+      envelope: { mailFrom: null, rcptTo: [] },
+      source: { kind: 'replay', source: 'replay', positionKey: 't:1-again' },
+    });
+    expect(again.row.status).toBe('received');
+    await app.pipeline.idle({ retries: true });
+    expect(app.store.get(again.row.id)).toMatchObject({ status: 'delivered' });
+    expect(h.calls).toBe(2);
+    // A copy of content whose first copy was fine is still a duplicate.
+    const dup = await app.intake.receive(MSG(2), {
+      envelope: { mailFrom: null, rcptTo: [] },
+      source: { kind: 'replay', source: 'replay', positionKey: 't:2-again' },
+    });
+    expect(dup.row.status).toBe('skipped');
   });
 });
 
