@@ -82,6 +82,7 @@ export function createApp(
       parsed: await parseHeaders(raw, limits, String(row.id)),
       classification: classify(raw),
     }),
+    notReady: () => intake.pending,
     stripReply: p.stripReplies ? stripReplyOf : undefined,
     routes: config.routes,
     handlers,

@@ -21,6 +21,13 @@ export interface IntakeResult extends InsertResult {
 
 export class Intake {
   private readonly listeners = new Set<() => void>();
+  /**
+   * Rows committed whose message is not yet durable (spool file, directory entry, WAL): the pipeline
+   * leaves them alone, so nothing is handled that a power loss could take back and the sender
+   * resend (which would be handled a second time).
+   */
+  readonly pending = new Set<number>();
+  private wakeScheduled = false;
   /** Rows received in this process and not yet through the pipeline (a pacing hint, not a ledger). */
   private outstanding = 0;
   private readonly roomWaiters: Array<() => void> = [];
@@ -35,7 +42,7 @@ export class Intake {
     readonly spool: Spool,
   ) {}
 
-  /** Called after each newly received row, to wake the pipeline. */
+  /** Called once newly received rows are durable (at most once per event-loop turn), to wake the pipeline. */
   onReceived(fn: () => void): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
@@ -120,8 +127,29 @@ export class Intake {
     req: IntakeRequest,
     final?: NewLedgerRow['final'],
   ): Promise<IntakeResult> {
-    const [res] = await Promise.all([this.commit(file, req, final), file.durable]);
-    return res;
+    const committed = this.commit(file, req, final);
+    try {
+      const [res] = await Promise.all([committed, file.durable]);
+      return res;
+    } finally {
+      // Durable or failed either way: the pipeline may take the row now (a row whose durability
+      // failed was answered 4xx; handling it is what a resend would get deduplicated against).
+      const r = await committed.catch(() => null);
+      if (r?.created) {
+        this.pending.delete(r.row.id);
+        this.wakeSoon();
+      }
+    }
+  }
+
+  /** One wake-up of the listeners per turn of the event loop, however many rows became ready. */
+  private wakeSoon(): void {
+    if (this.wakeScheduled) return;
+    this.wakeScheduled = true;
+    setImmediate(() => {
+      this.wakeScheduled = false;
+      for (const fn of this.listeners) fn();
+    });
   }
 
   /** Queues the ledger insert; all inserts queued in one turn of the event loop are committed
@@ -164,11 +192,11 @@ export class Intake {
       for (const b of batch) b.reject(err as Error);
       return;
     }
-    // The pipeline may start at once (it acknowledges nothing); the callers hear "received" only
-    // once the rows are on stable storage.
-    const fresh = results.filter((r) => r.created && r.row.status === 'received').length;
-    this.outstanding += fresh;
-    if (results.some((r) => r.created)) for (const fn of this.listeners) fn();
+    // The callers hear "received" only once the rows are on stable storage; the pipeline takes a
+    // row only after that too (see `pending`).
+    const fresh = results.filter((r) => r.created && r.row.status === 'received');
+    this.outstanding += fresh.length;
+    for (const r of fresh) this.pending.add(r.row.id);
     this.store.durable().then(
       () => batch.forEach((b, i) => b.resolve({ ...results[i]!, known: false })),
       (err: unknown) => batch.forEach((b) => b.reject(err as Error)),

@@ -31,6 +31,8 @@ export interface PipelineDeps {
     raw: Buffer,
     row: LedgerRow,
   ) => Promise<{ parsed: ParsedMessage; classification: Classification }>;
+  /** Rows the pipeline must not take yet (intake has not made them durable). */
+  notReady?: () => ReadonlySet<number>;
   stripReply?: ((p: ParsedMessage) => MessageContext['strippedReply']) | undefined;
   routes: readonly RouteSpec[];
   handlers: ReadonlyMap<string, Handler>;
@@ -174,7 +176,9 @@ export class Pipeline {
         const free = this.d.concurrency - this.inFlight.size;
         // Claim in batches: one query per quarter of the slots, not one per finished message.
         if (free <= 0 || (this.inFlight.size > 0 && free < Math.max(1, this.d.concurrency >> 2))) break;
-        const rows = this.d.store.claimDue(this.now(), free, new Set(this.inFlight.keys()));
+        const exclude = new Set(this.inFlight.keys());
+        for (const id of this.d.notReady?.() ?? []) exclude.add(id);
+        const rows = this.d.store.claimDue(this.now(), free, exclude);
         if (rows.length < free) this.dirty = false;
         for (const row of rows) {
           const p = this.process(row)

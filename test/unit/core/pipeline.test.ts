@@ -303,3 +303,33 @@ describe('pipeline wake-ups', () => {
     expect(h.calls).toBe(2);
   }, 15_000);
 });
+
+describe('pipeline and intake durability', () => {
+  it('takes a received row only once intake made it durable', async () => {
+    const h = handler('h', async () => undefined);
+    app = testApp(
+      tempDir(),
+      { ...fast, routes: [{ name: 'all', handlers: ['h'] }], handlers: { h: { maildir: { path: '/x' } } } },
+      new Map([['h', h]]),
+    );
+    // Hold the WAL fsync: the row is committed, not yet durable.
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    const store = app.store as unknown as { durable: () => Promise<void> };
+    const real = store.durable.bind(app.store);
+    store.durable = () => held.then(real);
+    app.pipeline.start();
+    let acked = false;
+    const receiving = feed(app, 1).then((id) => ((acked = true), id));
+    await new Promise((r) => setTimeout(r, 150));
+    expect(app.intake.pending.size).toBe(1);
+    expect(h.calls).toBe(0);
+    expect(acked).toBe(false);
+    release();
+    const id = await receiving;
+    await app.pipeline.idle();
+    expect(app.intake.pending.size).toBe(0);
+    expect(app.store.get(id)!.status).toBe('delivered');
+    expect(h.calls).toBe(1);
+  });
+});
