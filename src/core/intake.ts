@@ -23,8 +23,8 @@ export class Intake {
   private readonly listeners = new Set<() => void>();
   /**
    * Rows committed whose message is not yet durable (spool file, directory entry, WAL): the pipeline
-   * leaves them alone, so nothing is handled that a power loss could take back and the sender
-   * resend (which would be handled a second time).
+   * leaves them alone. Nothing is handled that a power loss could still take back, which would let
+   * the sender resend it and have it handled a second time.
    */
   readonly pending = new Set<number>();
   private wakeScheduled = false;
