@@ -38,7 +38,9 @@ export const DEFAULT_PARSE_LIMITS: Omit<ParseLimits, 'attachmentDir'> = {
 
 /**
  * The header block of a message: everything up to and including the first empty line (CRLF or bare
- * LF endings), or the whole message when it has no body. A view, not a copy.
+ * LF endings), or the whole message when it has no body. A view, not a copy. Not classify's
+ * `bodyStart`: that one also ends the header at a bare-CR blank line, where mailparser (whose
+ * header fields this must reproduce) reads on; the corpus test catches the difference.
  */
 export function headerBlock(raw: Buffer): Buffer {
   let i = raw.indexOf(0x0a);

@@ -1,6 +1,7 @@
 /** Small builders for pure-logic tests: a parsed message and a classification. */
 import type { Classification } from '../../src/core/classify/types.js';
 import type { ParsedMessage } from '../../src/core/parsed.js';
+import { noBounce } from '../../src/core/classify/bounce.js';
 
 export function parsedMessage(p: Partial<ParsedMessage> = {}): ParsedMessage {
   return {
@@ -26,15 +27,7 @@ export function classification(opts: { autoReply?: boolean } = {}): Classificati
   const auto = opts.autoReply === true;
   return {
     autoReply: { autoReply: auto, reasons: [], kind: auto ? 'vacation' : 'none' },
-    bounce: {
-      bounce: false,
-      kind: 'none',
-      hard: null,
-      recipients: [],
-      feedbackType: null,
-      originalMessageId: null,
-      reasons: [],
-    },
+    bounce: noBounce(),
     loop: { loop: false, hops: 0, reasons: [] },
   };
 }
