@@ -85,3 +85,21 @@ describe('POP3 source (fake server)', () => {
 function sha(b: Buffer): string {
   return createHash('sha256').update(b).digest('hex');
 }
+
+describe('POP3 source pacing', () => {
+  it('sends no new RETR while backlogLimit fetched messages wait for the pipeline', async () => {
+    const many = Array.from({ length: 12 }, (_, i) => crlf(`Message-ID: <p${i}@t>\nSubject: ${i}\n\nbody\n`));
+    const { r } = await rig({ messages: many });
+    const paced = r.another({ window: 2, backlogLimit: 3 });
+    await r.app.pipeline.stop(); // nothing gets handled: fetched messages wait
+    const run = paced.runOnce();
+    await new Promise((res) => setTimeout(res, 1_000));
+    const waiting = r.app.store.counts().byStatus.received ?? 0;
+    expect(waiting).toBeGreaterThanOrEqual(3);
+    expect(waiting).toBeLessThanOrEqual(3 + 2); // the limit plus the RETRs already in flight
+    r.app.pipeline.start(); // handling resumes, and so do the downloads
+    const res = await run;
+    expect(res).toMatchObject({ fetched: 12, errors: 0 });
+    expect(r.total()).toBe(12);
+  }, 30_000);
+});
