@@ -21,33 +21,27 @@ export async function ensureDir(dir: string): Promise<void> {
 }
 
 /** fsyncs directories (entries created/renamed in them become durable). Missing ones are ignored. */
-export async function syncDirs(dirs: Iterable<string>, concurrency = 8): Promise<void> {
-  const list = [...dirs];
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < list.length) {
-      const d = list[next++] as string;
-      const fh = await open(d, 'r').catch(() => null);
-      if (!fh) continue;
-      try {
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, list.length) }, worker));
+export function syncDirs(dirs: Iterable<string>, concurrency = 8): Promise<void> {
+  return syncEach([...dirs], 'sync', concurrency);
 }
 
 /** fdatasyncs files (by path) with bounded concurrency; files that vanished are ignored. */
-export async function syncFiles(paths: readonly string[], concurrency = 16): Promise<void> {
+export function syncFiles(paths: readonly string[], concurrency = 16): Promise<void> {
+  return syncEach(paths, 'datasync', concurrency);
+}
+
+async function syncEach(
+  paths: readonly string[],
+  how: 'sync' | 'datasync',
+  concurrency: number,
+): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < paths.length) {
       const fh = await open(paths[next++] as string, 'r').catch(() => null);
       if (!fh) continue;
       try {
-        await fh.datasync();
+        await fh[how]();
       } finally {
         await fh.close();
       }
