@@ -2,7 +2,7 @@
  * Minimal fd-based file I/O for the hot write paths (spool, atomic handler writes). The callback
  * API avoids allocating and finalising a FileHandle per message.
  */
-import { close, constants, open, writev } from 'node:fs';
+import { close, closeSync, constants, fdatasync, open, writev, writevSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 export const openFd = promisify(open) as (
@@ -25,6 +25,34 @@ export async function writeAllFd(fd: number, bufs: Buffer[]): Promise<void> {
   const pending = bufs.filter((b) => b.length);
   while (pending.length) {
     let n = (await writevP(fd, pending)).bytesWritten;
+    while (n > 0 && pending.length) {
+      const first = pending[0]!;
+      if (n >= first.length) {
+        n -= first.length;
+        pending.shift();
+      } else {
+        pending[0] = first.subarray(n);
+        n = 0;
+      }
+    }
+  }
+}
+
+/** Create-exclusive and write-only, without O_DSYNC: the data is synced once, at the end. */
+export const CREATE_EXCL = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
+export const fdatasyncFd = promisify(fdatasync);
+export { closeSync as closeSyncFd };
+
+/**
+ * Writes every buffer with synchronous calls. For the spool's hot path: writing into the page
+ * cache takes microseconds, less than one hand-off to libuv's pool and back (about 30 µs of CPU
+ * and 60 µs of latency on a 2-vCPU VM); only the fdatasync, which waits for the disk, goes to the
+ * pool.
+ */
+export function writeAllFdSync(fd: number, bufs: Buffer[]): void {
+  const pending = bufs.filter((b) => b.length);
+  while (pending.length) {
+    let n = writevSync(fd, pending);
     while (n > 0 && pending.length) {
       const first = pending[0]!;
       if (n >= first.length) {

@@ -1,5 +1,5 @@
 /**
- * The spool: raw message bytes on disk, one file per message, written with O_DSYNC and its
+ * The spool: raw message bytes on disk, one file per message, its data fdatasynced and its
  * directory fsynced before the message counts as received. Bytes are written exactly as given; nothing decodes them.
  * Directory fsyncs of concurrent writers are batched (group commit).
  */
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { SizeLimitError } from '../core/errors.js';
 import { syncDir } from './dirsync.js';
-import { closeFd, CREATE_DSYNC, openFd, writeAllFd } from './fd.js';
+import { closeFd, closeSyncFd, CREATE_EXCL, fdatasyncFd, openFd, writeAllFdSync } from './fd.js';
 
 export interface SpooledFile {
   path: string;
@@ -58,29 +58,28 @@ export class Spool {
   }
 
   /**
-   * Writes a Buffer. Resolves once the bytes are on stable storage (O_DSYNC); `durable` resolves
-   * once the directory entry is too. Callers acknowledge nothing before `durable` (the ledger
-   * commit runs in parallel with the directory fsync; see Intake).
+   * Writes a Buffer. Resolves once the bytes are written (into the page cache); `durable` resolves
+   * once they and the directory entry are on stable storage. Callers acknowledge nothing before
+   * `durable`; the ledger commit runs in parallel with both syncs (see Intake).
    */
   async write(raw: Buffer, prefix?: Buffer): Promise<SpooledFile> {
     const { dir, path } = await this.target();
-    const fd = await openFd(path, CREATE_DSYNC, 0o640);
-    const dirSynced = syncDir(dir);
+    const parts = prefix?.length ? [prefix, raw] : [raw];
+    const fd = await openFd(path, CREATE_EXCL, 0o640);
     try {
-      await writeAllFd(fd, prefix?.length ? [prefix, raw] : [raw]);
+      writeAllFdSync(fd, parts);
     } catch (err) {
-      await closeFd(fd).catch(() => undefined);
+      closeSyncFd(fd);
       await rm(path, { force: true });
-      dirSynced.catch(() => undefined);
       throw err;
     }
-    this.remember(path, prefix?.length ? [prefix, raw] : [raw]);
+    this.remember(path, parts);
     return {
       path,
       size: raw.length + (prefix?.length ?? 0),
       sha256: createHash('sha256').update(raw).digest('hex'),
       head: raw.subarray(0, HEAD_BYTES),
-      durable: closeAndSyncDir(fd, dirSynced),
+      durable: syncAndClose(fd, syncDir(dir)),
     };
   }
 
@@ -89,7 +88,7 @@ export class Spool {
    * batches of up to 256 KiB. */
   async writeStream(stream: Readable, opts: { maxBytes: number; prefix?: Buffer }): Promise<SpooledFile> {
     const { dir, path } = await this.target();
-    const fd = await openFd(path, CREATE_DSYNC, 0o640);
+    const fd = await openFd(path, CREATE_EXCL, 0o640);
     // The directory entry exists now: its fsync can run while the bytes arrive (off the ack path).
     const dirSynced = syncDir(dir);
     const hash = createHash('sha256');
@@ -118,15 +117,15 @@ export class Spool {
         if (all && size <= CACHE_ONE_MAX) all.push(chunk);
         else all = null;
         if (batchLen >= WRITE_BATCH) {
-          await writeAllFd(fd, batch);
+          writeAllFdSync(fd, batch);
           batch = [];
           batchLen = 0;
         }
       }
       if (oversize) throw new SizeLimitError(opts.maxBytes);
-      if (batch.length) await writeAllFd(fd, batch);
+      if (batch.length) writeAllFdSync(fd, batch);
     } catch (err) {
-      await closeFd(fd).catch(() => undefined);
+      closeSyncFd(fd);
       await rm(path, { force: true });
       dirSynced.catch(() => undefined);
       throw err;
@@ -137,7 +136,7 @@ export class Spool {
       size: size + (opts.prefix?.length ?? 0),
       sha256: hash.digest('hex'),
       head: Buffer.concat(headParts).subarray(0, HEAD_BYTES),
-      durable: closeAndSyncDir(fd, dirSynced),
+      durable: syncAndClose(fd, dirSynced),
     };
   }
 
@@ -172,9 +171,11 @@ export class Spool {
   }
 }
 
-/** The bytes are on stable storage already (O_DSYNC writes); the descriptor is closed in the
- * background and the file counts as durable once its directory entry is. */
-function closeAndSyncDir(fd: number, dirSynced: Promise<void>): Promise<void> {
-  closeFd(fd).catch(() => undefined);
-  return dirSynced;
+/**
+ * One fdatasync of the file's data (on libuv's pool), in parallel with its directory's group fsync;
+ * the descriptor is closed after. Resolves when both are done: the file is then durable.
+ */
+function syncAndClose(fd: number, dirSynced: Promise<void>): Promise<void> {
+  const dataSynced = fdatasyncFd(fd).finally(() => closeFd(fd).catch(() => undefined));
+  return Promise.all([dataSynced, dirSynced]).then(() => undefined);
 }

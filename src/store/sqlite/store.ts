@@ -2,10 +2,10 @@
  * SQLite store (better-sqlite3, WAL). Routine transitions commit with synchronous=NORMAL (safe
  * against process crashes: the WAL is in the OS cache); the transitions a server acknowledgement
  * depends on (a message received, the outcomes read before settling) go through a FULL commit,
- * which fsyncs the WAL and with it every earlier commit. One writer process per database file.
+ * which fdatasyncs the WAL and with it every earlier commit. One writer process per database file.
  */
 import Database from 'better-sqlite3';
-import { closeSync, fsync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, fdatasync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { normaliseMessageId, type Envelope, type SourceKind } from '../../core/message.js';
 import type {
@@ -165,7 +165,7 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Resolves when every commit made before the call is on stable storage. The WAL file is fsynced
+   * Resolves when every commit made before the call is on stable storage. The WAL file is fdatasynced
    * from libuv's pool (not on the event loop, as a synchronous=FULL commit would be), and callers
    * that arrive before that fsync starts share it (group commit). A checkpoint that moved frames
    * into the database file has synced that file first (SQLite, WAL mode, synchronous=NORMAL).
@@ -192,7 +192,7 @@ export class SqliteStore implements Store {
     return next;
   }
 
-  /** One fsync of the WAL file on libuv's pool (or a synchronous=FULL commit without a WAL fd). */
+  /** One fdatasync of the WAL file on libuv's pool (or a synchronous=FULL commit without a WAL fd). */
   private syncWal(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const fd = this.walFd();
@@ -205,7 +205,7 @@ export class SqliteStore implements Store {
         }
         return;
       }
-      fsync(fd, (err) => (err ? reject(err) : resolve()));
+      fdatasync(fd, (err) => (err ? reject(err) : resolve()));
     });
   }
 
