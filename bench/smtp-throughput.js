@@ -4,12 +4,16 @@
 // by 1 and by 8 concurrent senders (one connection each, several messages per connection).
 //
 //   npm run build && node bench/smtp-throughput.js [--messages 2000] [--runs 1] [--handler maildir|file|drop]
+//        [--servers aiosmtpd,smtp-server,mailintake] [--senders 1,8]
 //
 // --handler: what the route does with each message: `maildir` (default, as the Quick start: raw
 // bytes into a Maildir, header-only parse), `file` (.eml plus a JSON sidecar of the full parse),
 // `drop` (intake, header parse and classification only; `--drop` is the same).
 //
-// Prints a table of messages/s and MB/s and the mailintake/aiosmtpd ratio.
+// `smtp-server` is the bare library mailintake's listener is built on, as an in-memory sink
+// (bench/smtp-sink.mjs): what the library itself costs, next to what mailintake adds.
+//
+// Prints a table of messages/s and MB/s and each server's ratio to aiosmtpd.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,6 +34,14 @@ const HANDLER = process.argv.includes('--drop') ? 'drop' : hi > 0 ? process.argv
 if (!['maildir', 'file', 'drop'].includes(HANDLER))
   throw new Error(`--handler: maildir, file or drop, not ${HANDLER}`);
 const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
+const si = process.argv.indexOf('--servers');
+// `smtp-server`: the bare library as an in-memory sink (bench/smtp-sink.mjs), for reference.
+const SERVERS = (si > 0 ? process.argv[si + 1] : 'aiosmtpd,smtp-server,mailintake').split(',');
+const SENDERS = (
+  process.argv.includes('--senders') ? process.argv[process.argv.indexOf('--senders') + 1] : '1,8'
+)
+  .split(',')
+  .map(Number);
 
 /** Deterministic mixed sizes (log-uniform 1 KB .. 400 KB), scaled to a 99 MB total. */
 function makeMessages(n) {
@@ -204,8 +216,8 @@ console.log(
   `${N} messages, ${totalMB.toFixed(1)} MB, avg ${((totalMB * 1024) / N).toFixed(1)} KB; ${RUNS} run(s) each; route: ${HANDLER}`,
 );
 const results = [];
-for (const senders of [1, 8]) {
-  for (const server of ['aiosmtpd', 'mailintake']) {
+for (const senders of SENDERS) {
+  for (const server of SERVERS) {
     let best = null;
     for (let r = 0; r < RUNS; r++) {
       const port = await freePort();
@@ -215,6 +227,10 @@ for (const senders of [1, 8]) {
         const child = await startChild(PYTHON, [join(root, 'bench/smtp-sink.py'), String(port)], /ready/);
         pid = child.pid;
         stop = () => stopChild(child, 'SIGKILL'); // an in-memory sink has nothing to flush
+      } else if (server === 'smtp-server') {
+        const child = await startChild('node', [join(root, 'bench/smtp-sink.mjs'), String(port)], /ready/);
+        pid = child.pid;
+        stop = () => stopChild(child, 'SIGKILL');
       } else {
         const { child, dir } = await startMailintake(port);
         pid = child.pid;
@@ -242,10 +258,10 @@ for (const senders of [1, 8]) {
     });
   }
 }
-console.log('\nserver       senders   seconds   msg/s    MB/s  server CPU ms/msg   mailintake/aiosmtpd');
+console.log('\nserver       senders   seconds   msg/s    MB/s  server CPU ms/msg   vs aiosmtpd');
 for (const r of results) {
   const base = results.find((x) => x.server === 'aiosmtpd' && x.senders === r.senders);
-  const ratio = r.server === 'mailintake' ? (r.mps / base.mps).toFixed(2) : '';
+  const ratio = base && r !== base ? (r.mps / base.mps).toFixed(2) : '';
   console.log(
     `${r.server.padEnd(12)} ${String(r.senders).padStart(7)} ${r.secs.toFixed(2).padStart(9)} ${r.mps.toFixed(0).padStart(7)} ${r.mbps.toFixed(1).padStart(7)} ${r.cpuPerMsg.toFixed(2).padStart(18)}   ${ratio}`,
   );
