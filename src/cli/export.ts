@@ -12,6 +12,7 @@ import type { ExportFormat } from '../export/manifest.js';
 import { Progress } from '../export/progress.js';
 import { verifyExport } from '../export/reconcile.js';
 import { EXIT, UsageError, resolveConfigPath } from './common.js';
+import { withConfigPaths } from '../sources/registry.js';
 
 export interface ExportArgs {
   config: string | undefined;
@@ -60,9 +61,10 @@ export async function exportCommand(a: ExportArgs): Promise<number> {
   if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}`);
   if (a.all && a.mailbox?.length) throw new UsageError('use either --mailbox or --all');
   const since = parseSince(a.since);
-  const { config } = loadConfig(resolveConfigPath(a.config));
-  const source = config.sources[a.source];
-  if (!source) throw new UsageError(`no source "${a.source}" in the configuration (have: ${Object.keys(config.sources).join(', ') || 'none'})`); // prettier-ignore
+  const { config, baseDir } = loadConfig(resolveConfigPath(a.config));
+  const configured = config.sources[a.source];
+  if (!configured) throw new UsageError(`no source "${a.source}" in the configuration (have: ${Object.keys(config.sources).join(', ') || 'none'})`); // prettier-ignore
+  const source = withConfigPaths(configured, baseDir);
   if (source.pop3 && a.mailbox?.length) throw new UsageError('--mailbox applies to IMAP sources only');
   const log = createLogger({ level: config.log.level }).child({ cmd: 'export', source: a.source });
   const progress = a.progress === false ? undefined : new Progress({ log, label: `export ${a.source}` });

@@ -9,6 +9,7 @@ import { Progress } from '../export/progress.js';
 import { runRestore } from '../export/restore.js';
 import { EXIT, UsageError, resolveConfigPath } from './common.js';
 import { isUnavailable, keepYoungGenerationSmall } from './export.js';
+import { withConfigPaths } from '../sources/registry.js';
 
 export interface RestoreArgs {
   config: string | undefined;
@@ -22,9 +23,10 @@ export async function restoreCommand(a: RestoreArgs): Promise<number> {
   keepYoungGenerationSmall();
   if (!a.source) throw new UsageError('restore needs --source NAME');
   if (!a.from) throw new UsageError('restore needs --from DIR');
-  const { config } = loadConfig(resolveConfigPath(a.config));
-  const source = config.sources[a.source];
-  if (!source) throw new UsageError(`no source "${a.source}" in the configuration`);
+  const { config, baseDir } = loadConfig(resolveConfigPath(a.config));
+  const configured = config.sources[a.source];
+  if (!configured) throw new UsageError(`no source "${a.source}" in the configuration`);
+  const source = withConfigPaths(configured, baseDir);
   if (!source.imap) throw new UsageError('restore needs an IMAP source (POP3 cannot store messages)');
   const log = createLogger({ level: config.log.level }).child({ cmd: 'restore', source: a.source });
   const progress = a.progress === false ? undefined : new Progress({ log, label: `restore ${a.source}` });

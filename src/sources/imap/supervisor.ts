@@ -39,7 +39,9 @@ export function errorText(err: unknown): string {
   const code = e.authenticationFailed ? 'AUTHENTICATIONFAILED' : typeof e.code === 'string' ? e.code : null;
   const reply =
     typeof e.responseText === 'string' && e.responseText ? ` (server: ${e.responseText.slice(0, 200)})` : '';
-  return `${code ? `${code}: ` : ''}${e.message}${reply}`;
+  // Node's system errors already start with their code ("ENOENT: no such file…"): not twice.
+  const prefix = code && !e.message.startsWith(`${code}:`) ? `${code}: ` : '';
+  return `${prefix}${e.message}${reply}`;
 }
 
 export class Supervisor {
