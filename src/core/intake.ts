@@ -4,7 +4,7 @@
  * Sources never parse or decide; they settle later from the ledger.
  */
 import type { Readable } from 'node:stream';
-import type { Spool, SpooledFile } from '../store/spool.js';
+import type { ChunkInspector, Spool, SpooledFile, StreamOptions } from '../store/spool.js';
 import type { InsertResult, NewLedgerRow, Store } from '../store/types.js';
 import { contentKeyOf, type Envelope, type SourceRef } from './message.js';
 
@@ -103,17 +103,17 @@ export class Intake {
 
   async receiveStream(
     stream: Readable,
-    req: IntakeRequest & { maxBytes: number; prefix?: Buffer },
+    req: IntakeRequest & { maxBytes: number; prefix?: Buffer; inspect?: ChunkInspector },
   ): Promise<IntakeResult> {
     const existing = this.store.getByPosition(req.source.positionKey);
     if (existing) {
       stream.resume();
       return { row: existing, created: false, known: true };
     }
-    const file = await this.spool.writeStream(
-      stream,
-      req.prefix ? { maxBytes: req.maxBytes, prefix: req.prefix } : { maxBytes: req.maxBytes },
-    );
+    const opts: StreamOptions = { maxBytes: req.maxBytes };
+    if (req.prefix) opts.prefix = req.prefix;
+    if (req.inspect) opts.inspect = req.inspect;
+    const file = await this.spool.writeStream(stream, opts);
     return this.commitDurably(file, req);
   }
 

@@ -2,11 +2,12 @@
  * Bare-LF policy for DATA. smtp-server passes bare LF line endings through unchanged (only CRLF.CRLF
  * ends DATA, so no smuggling), which is fine for a final-delivery sink but suspicious: `accept` keeps
  * the bytes as sent (default; handlers get exactly the client's bytes), `reject` answers
- * `550 5.6.0` when any LF in the message is not preceded by CR. The scanner never alters bytes; in
- * reject mode it fails only at the end of the stream, after the client's data was fully read, so
- * the protocol can still answer.
+ * `550 5.6.0` when any LF in the message is not preceded by CR. The check never alters bytes; in
+ * reject mode it refuses only at the end of the stream, after the client's data was fully read, so
+ * the protocol can still answer. It is a chunk inspector of the spool's stream writer (no stream of
+ * its own between the client and the spool).
  */
-import { Transform, type TransformCallback } from 'node:stream';
+import type { ChunkInspector } from '../../store/spool.js';
 
 export class BareLfError extends Error {
   readonly responseCode = 550;
@@ -27,24 +28,20 @@ export function findBareLf(chunk: Buffer, prevByte: number): number {
   return -1;
 }
 
-export class BareLfScanner extends Transform {
+export class BareLfCheck implements ChunkInspector {
   private prev = -1;
   /** True once a bare LF was seen. */
   seen = false;
 
-  constructor(private readonly reject: boolean) {
-    super();
+  constructor(private readonly reject: boolean) {}
+
+  update(chunk: Buffer): void {
+    if (this.seen || chunk.length === 0) return;
+    if (findBareLf(chunk, this.prev) >= 0) this.seen = true;
+    this.prev = chunk[chunk.length - 1] ?? this.prev;
   }
 
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    if (!this.seen && chunk.length > 0) {
-      if (findBareLf(chunk, this.prev) >= 0) this.seen = true;
-      this.prev = chunk[chunk.length - 1] ?? this.prev;
-    }
-    cb(null, chunk);
-  }
-
-  override _flush(cb: TransformCallback): void {
-    cb(this.reject && this.seen ? new BareLfError() : null);
+  finish(): Error | null {
+    return this.reject && this.seen ? new BareLfError() : null;
   }
 }

@@ -13,7 +13,7 @@ import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 's
 import type { PushListener, StartPushListener } from '../../service/push-contract.js';
 import type { SourceHealth } from '../types.js';
 import { createAuthVerifier } from './auth.js';
-import { BareLfScanner } from './bare-lf.js';
+import { BareLfCheck } from './bare-lf.js';
 import { smtpServerLogger } from './logger.js';
 import { parseListen, serverOptions } from './options.js';
 import { IpLimiter } from './rate-limit.js';
@@ -119,14 +119,12 @@ export const startPushListener: StartPushListener = async (opts) => {
         rcptTo,
         date: new Date(),
       });
-      const scanner = new BareLfScanner(cfg.bareLf === 'reject');
-      // Intake's reader gets the scanner's error (bare LF, client gone); this listener only keeps a
-      // late second 'error' event from becoming an uncaught exception.
-      scanner.on('error', () => undefined);
-      stream.once('error', (err) => scanner.destroy(err));
-      stream.pipe(scanner);
+      // Intake's reader gets the stream's error (client gone); this listener only keeps a late
+      // second 'error' event from becoming an uncaught exception.
+      stream.on('error', () => undefined);
       intake
-        .receiveStream(scanner, {
+        .receiveStream(stream, {
+          inspect: new BareLfCheck(cfg.bareLf === 'reject'),
           envelope: { mailFrom, rcptTo },
           source: { kind: 'smtp', source: SOURCE, positionKey: `smtp:${SOURCE}:${queueId}` },
           maxBytes: cfg.maxSize,
@@ -150,7 +148,6 @@ export const startPushListener: StartPushListener = async (opts) => {
           },
           (err: unknown) => {
             // Whatever stopped intake, read the client's data to its end so we can still answer.
-            stream.unpipe(scanner);
             if (!stream.readableEnded && !stream.destroyed) stream.resume();
             const reply = dataFailureReply(err);
             if (reply.responseCode < 500) {

@@ -1,6 +1,5 @@
-import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { BareLfScanner, findBareLf } from '../../../../src/sources/smtp/bare-lf.js';
+import { BareLfCheck, findBareLf } from '../../../../src/sources/smtp/bare-lf.js';
 import { addressLiteral, receivedHeader, rfc5322Date } from '../../../../src/sources/smtp/received.js';
 
 const date = new Date(Date.UTC(2026, 10, 26, 1, 2, 3));
@@ -49,29 +48,16 @@ describe('bare LF scanner', () => {
     expect(findBareLf(Buffer.from('\nb'), 0x0d)).toBe(-1);
     expect(findBareLf(Buffer.from('\nb'), 0x61)).toBe(0);
   });
-  const run = async (
-    chunks: string[],
-    reject: boolean,
-  ): Promise<{ out: Buffer; err: unknown; seen: boolean }> => {
-    const s = new BareLfScanner(reject);
-    const parts: Buffer[] = [];
-    let err: unknown = null;
-    try {
-      for await (const c of Readable.from(chunks.map((x) => Buffer.from(x))).pipe(s)) parts.push(c as Buffer);
-    } catch (e) {
-      err = e;
-    }
-    return { out: Buffer.concat(parts), err, seen: s.seen };
+  const run = (chunks: string[], reject: boolean): { err: Error | null; seen: boolean } => {
+    const s = new BareLfCheck(reject);
+    for (const c of chunks) s.update(Buffer.from(c));
+    return { err: s.finish(), seen: s.seen };
   };
-  it('passes bytes unchanged; rejects only at the end in reject mode', async () => {
-    expect(await run(['a\r', '\nb\r\n'], true)).toMatchObject({
-      out: Buffer.from('a\r\nb\r\n'),
-      err: null,
-      seen: false,
-    });
-    const acc = await run(['a\n', 'b'], false);
-    expect(acc).toMatchObject({ out: Buffer.from('a\nb'), err: null, seen: true });
-    const rej = await run(['a\n', 'b'], true);
+  it('refuses only in reject mode, at the end, including across chunk boundaries', () => {
+    expect(run(['a\r', '\nb\r\n'], true)).toMatchObject({ err: null, seen: false });
+    expect(run(['a\n', 'b'], false)).toMatchObject({ err: null, seen: true });
+    expect(run(['a\r\n', '\nb'], true).seen).toBe(true);
+    const rej = run(['a\n', 'b'], true);
     expect(rej.seen).toBe(true);
     expect(rej.err).toMatchObject({ responseCode: 550 });
   });
