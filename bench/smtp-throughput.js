@@ -4,14 +4,16 @@
 // by 1 and by 8 concurrent senders (one connection each, several messages per connection).
 //
 //   npm run build && node bench/smtp-throughput.js [--messages 2000] [--runs 1] [--handler maildir|file|drop]
-//        [--servers aiosmtpd,smtp-server,mailintake] [--senders 1,8]
+//        [--servers aiosmtpd,smtp-server,smtp-server-durable,mailintake] [--senders 1,8]
 //
 // --handler: what the route does with each message: `maildir` (default, as the Quick start: raw
 // bytes into a Maildir, header-only parse), `file` (.eml plus a JSON sidecar of the full parse),
 // `drop` (intake, header parse and classification only; `--drop` is the same).
 //
-// `smtp-server` is the bare library mailintake's listener is built on, as an in-memory sink
-// (bench/smtp-sink.mjs): what the library itself costs, next to what mailintake adds.
+// `smtp-server` is the bare library mailintake's listener is built on, as an in-memory sink, and
+// `smtp-server-durable` the same with the least a durable 250 needs (file + fdatasync, directory
+// fsync, SQLite row + WAL fdatasync, per message; bench/smtp-sink.mjs): what the library and plain
+// durability cost, next to what mailintake adds.
 //
 // Prints a table of messages/s and MB/s and each server's ratio to aiosmtpd.
 import { spawn } from 'node:child_process';
@@ -36,7 +38,9 @@ if (!['maildir', 'file', 'drop'].includes(HANDLER))
 const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
 const si = process.argv.indexOf('--servers');
 // `smtp-server`: the bare library as an in-memory sink (bench/smtp-sink.mjs), for reference.
-const SERVERS = (si > 0 ? process.argv[si + 1] : 'aiosmtpd,smtp-server,mailintake').split(',');
+const SERVERS = (si > 0 ? process.argv[si + 1] : 'aiosmtpd,smtp-server,smtp-server-durable,mailintake').split(
+  ',',
+);
 const SENDERS = (
   process.argv.includes('--senders') ? process.argv[process.argv.indexOf('--senders') + 1] : '1,8'
 )
@@ -227,10 +231,16 @@ for (const senders of SENDERS) {
         const child = await startChild(PYTHON, [join(root, 'bench/smtp-sink.py'), String(port)], /ready/);
         pid = child.pid;
         stop = () => stopChild(child, 'SIGKILL'); // an in-memory sink has nothing to flush
-      } else if (server === 'smtp-server') {
-        const child = await startChild('node', [join(root, 'bench/smtp-sink.mjs'), String(port)], /ready/);
+      } else if (server === 'smtp-server' || server === 'smtp-server-durable') {
+        const dir = mkdtempSync(join(tmpdir(), 'mi-bench-sink-'));
+        const args = [join(root, 'bench/smtp-sink.mjs'), String(port)];
+        if (server === 'smtp-server-durable') args.push('--durable', dir);
+        const child = await startChild('node', args, /ready/);
         pid = child.pid;
-        stop = () => stopChild(child, 'SIGKILL');
+        stop = async () => {
+          await stopChild(child, 'SIGKILL');
+          rmSync(dir, { recursive: true, force: true });
+        };
       } else {
         const { child, dir } = await startMailintake(port);
         pid = child.pid;
@@ -258,11 +268,11 @@ for (const senders of SENDERS) {
     });
   }
 }
-console.log('\nserver       senders   seconds   msg/s    MB/s  server CPU ms/msg   vs aiosmtpd');
+console.log('\nserver               senders   seconds   msg/s    MB/s  server CPU ms/msg   vs aiosmtpd');
 for (const r of results) {
   const base = results.find((x) => x.server === 'aiosmtpd' && x.senders === r.senders);
   const ratio = base && r !== base ? (r.mps / base.mps).toFixed(2) : '';
   console.log(
-    `${r.server.padEnd(12)} ${String(r.senders).padStart(7)} ${r.secs.toFixed(2).padStart(9)} ${r.mps.toFixed(0).padStart(7)} ${r.mbps.toFixed(1).padStart(7)} ${r.cpuPerMsg.toFixed(2).padStart(18)}   ${ratio}`,
+    `${r.server.padEnd(20)} ${String(r.senders).padStart(7)} ${r.secs.toFixed(2).padStart(9)} ${r.mps.toFixed(0).padStart(7)} ${r.mbps.toFixed(1).padStart(7)} ${r.cpuPerMsg.toFixed(2).padStart(18)}   ${ratio}`,
   );
 }
