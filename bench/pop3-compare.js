@@ -5,13 +5,14 @@
 //
 //   npm run build && node bench/pop3-compare.js [--messages 2000,10000] [--tools mailintake,mpop,...]
 //
-// `mailintake-c32` is the same run with `pipeline: { concurrency: 32 }`.
+// `mailintake-c32` is the same run with `pipeline: { concurrency: 32 }`. `mailintake-warm` times one
+// poll of a long-running worker instead of `run --once` (see bench/pop3-warm-child.js).
 //
 // Mail: bench/gen.js mixedMessage() bodies with log-uniform sizes (1 KB .. 400 KB), scaled so that
 // 2,000 messages are 99 MB (same average for other counts). fetchmail has no Maildir writer: it
 // uses an MDA per message (`sh -c` tmp+rename into the Maildir). mailintake's Maildir handler and
 // spool fsync every message; mpop fsyncs too; getmail and the fetchmail MDA do not.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -63,11 +64,10 @@ function maildir(dir) {
   return dir;
 }
 
-const runners = {
-  mailintake(dc, u, dir, extra = []) {
-    const md = maildir(join(dir, 'Maildir'));
-    const cfg = join(dir, 'cfg.yaml');
-    writeFileSync(cfg, [
+function mailintakeConfig(dc, u, dir, extra = []) {
+  const md = maildir(join(dir, 'Maildir'));
+  const cfg = join(dir, 'cfg.yaml');
+  writeFileSync(cfg, [
       `store: { sqlite: ${dir}/db.sqlite, spool: ${dir}/spool, attachments: ${dir}/att }`,
       'log: { level: info }',
       'sources:',
@@ -78,6 +78,12 @@ const runners = {
       ...extra,
       '',
     ].join('\n')); // prettier-ignore
+  return { md, cfg };
+}
+
+const runners = {
+  mailintake(dc, u, dir, _raws, extra = []) {
+    const { md, cfg } = mailintakeConfig(dc, u, dir, extra);
     const r = timed(process.execPath, [join(root, 'dist/cli/main.js'), 'run', '--once', '-c', cfg], {
       env: { ...process.env, LOG_FORMAT: 'json' },
     });
@@ -85,9 +91,50 @@ const runners = {
     const fetchMs = line ? JSON.parse(line).fetchMs : NaN;
     return { ...r, md, note: `fetch into spool ${(fetchMs / 1000).toFixed(2)} s` };
   },
+  /**
+   * A long-running worker's poll (bench/pop3-warm-child.js): the worker is started and drains a
+   * warm-up mailbox of 2,000 other messages first; the timed poll fetches the N messages saved
+   * after that. Wall and CPU are the poll's own; peak RSS includes the warm-up.
+   */
+  async 'mailintake-warm'(dc, u, dir, raws) {
+    const { md, cfg } = mailintakeConfig(dc, u, dir);
+    await dc.saveMany(u.user, 'INBOX', messages(2000));
+    const child = spawn(process.execPath, [...(process.env.__PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/wprof'] : []), join(root, 'bench/pop3-warm-child.js'), cfg], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stderr.on('data', (d) => (err = (err + d.toString()).slice(-3000)));
+    const line = (re) =>
+      new Promise((resolve, reject) => {
+        const check = () => {
+          const m = re.exec(out);
+          if (m) return resolve(m[0]);
+        };
+        child.stdout.on('data', (d) => {
+          out += d.toString();
+          check();
+        });
+        child.once('exit', (code) => reject(new Error(`pop3-warm-child exited ${code}: ${out}${err}`)));
+        check();
+      });
+    await line(/^warm$/m);
+    await dc.saveMany(u.user, 'INBOX', raws);
+    child.stdin.write('go\n');
+    const r = JSON.parse(await line(/^\{.*\}$/m));
+    await new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve()));
+    return {
+      wall: r.wall,
+      rss: r.rss,
+      cpu: r.cpu,
+      md,
+      delivered: (got) => got - 2000,
+      note: 'warm worker, one poll',
+    };
+  },
   /** The same with pipeline.concurrency 32 (handler fsyncs overlap more). */
   'mailintake-c32'(dc, u, dir) {
-    return runners.mailintake(dc, u, dir, ['pipeline: { concurrency: 32 }']);
+    return runners.mailintake(dc, u, dir, null, ['pipeline: { concurrency: 32 }']);
   },
   mpop(dc, u, dir) {
     const md = maildir(join(dir, 'Maildir'));
@@ -145,10 +192,10 @@ try {
     for (const tool of TOOLS) {
       const u = uniqueUser(tool);
       await dc.addUser(u.user, u.password);
-      await dc.saveMany(u.user, 'INBOX', raws);
+      if (tool !== 'mailintake-warm') await dc.saveMany(u.user, 'INBOX', raws);
       const dir = mkdtempSync(join(work, `${tool}-${n}-`));
-      const r = runners[tool](dc, u, dir);
-      const got = count(r.md);
+      const r = await runners[tool](dc, u, dir, raws);
+      const got = r.delivered ? r.delivered(count(r.md)) : count(r.md);
       const left = (await dc.list(u.user, 'INBOX')).length;
       rows.push({ n, mb, tool, wall: r.wall, rss: r.rss, cpu: r.cpu, got, left, note: r.note ?? '' });
       console.error(
