@@ -93,6 +93,7 @@ export function createApp(
     handlerTimeoutMs: p.handlerTimeout,
   });
   intake.onReceived(() => pipeline.wake());
+  intake.onReady((row) => pipeline.offer(row));
   pipeline.onOutcome(() => intake.processed());
   return {
     config,

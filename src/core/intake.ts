@@ -5,7 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { ChunkInspector, Spool, SpooledFile, StreamOptions } from '../store/spool.js';
-import type { InsertResult, NewLedgerRow, Store } from '../store/types.js';
+import type { InsertResult, LedgerRow, NewLedgerRow, Store } from '../store/types.js';
 import { contentKeyOf, type Envelope, type SourceRef } from './message.js';
 
 export interface IntakeRequest {
@@ -21,13 +21,15 @@ export interface IntakeResult extends InsertResult {
 
 export class Intake {
   private readonly listeners = new Set<() => void>();
+  private readonly takers = new Set<(row: LedgerRow) => boolean>();
   /**
    * Rows committed whose message is not yet durable (spool file, directory entry, WAL): the pipeline
    * leaves them alone. Nothing is handled that a power loss could still take back, which would let
    * the sender resend it and have it handled a second time.
    */
   readonly pending = new Set<number>();
-  private wakeScheduled = false;
+  /** Rows made durable in this turn, for `readySoon`. */
+  private ready: LedgerRow[] = [];
   /** Rows received in this process and not yet through the pipeline (a pacing hint, not a ledger). */
   private outstanding = 0;
   private readonly roomWaiters: Array<() => void> = [];
@@ -42,10 +44,28 @@ export class Intake {
     readonly spool: Spool,
   ) {}
 
-  /** Called once newly received rows are durable (at most once per event-loop turn), to wake the pipeline. */
+  /**
+   * Called once newly received rows are durable and some were not taken (`onReady`), at most once
+   * per turn of the event loop, to wake the pipeline.
+   */
   onReceived(fn: () => void): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
+  }
+
+  /**
+   * Called with each newly received row once it is durable; a taker returns true when it took the
+   * row (then no wake-up follows for it). The pipeline takes rows this way when it has a free slot
+   * and nothing older waits.
+   */
+  onReady(fn: (row: LedgerRow) => boolean): () => void {
+    this.takers.add(fn);
+    return () => this.takers.delete(fn);
+  }
+
+  private offered(row: LedgerRow): boolean {
+    for (const fn of this.takers) if (fn(row)) return true;
+    return false;
   }
 
   /** Called for each pipeline outcome: one message fewer waiting (see `room`). */
@@ -137,18 +157,23 @@ export class Intake {
       const r = await committed.catch(() => null);
       if (r?.created) {
         this.pending.delete(r.row.id);
-        this.wakeSoon();
+        this.readySoon(r.row);
       }
     }
   }
 
-  /** One wake-up of the listeners per turn of the event loop, however many rows became ready. */
-  private wakeSoon(): void {
-    if (this.wakeScheduled) return;
-    this.wakeScheduled = true;
+  /**
+   * Rows that became ready in this turn of the event loop go to the takers (the pipeline) on the
+   * next one, after the callers' continuations (an SMTP 250 is written before any handling starts);
+   * the listeners are woken once if some row was not taken.
+   */
+  private readySoon(row: LedgerRow): void {
+    this.ready.push(row);
+    if (this.ready.length > 1) return;
     setImmediate(() => {
-      this.wakeScheduled = false;
-      for (const fn of this.listeners) fn();
+      let wake = false;
+      for (const r of this.ready.splice(0)) if (!this.offered(r)) wake = true;
+      if (wake) for (const fn of this.listeners) fn();
     });
   }
 
