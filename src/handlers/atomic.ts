@@ -1,6 +1,7 @@
 /**
- * Atomic file writes: hard-link `linkFrom` (when given and possible) or write to a temp name with O_DSYNC (the write returns once the data is on
- * stable storage), rename into place, fsync the directory. The temp file's descriptor is closed in
+ * Atomic file writes: hard-link `linkFrom` under the final name (when given and possible), or write
+ * to a temp name with O_DSYNC (the write returns once the data is on stable storage) and rename into
+ * place; then fsync the directory. The temp file's descriptor is closed in
  * the background (the rename does not need it closed).
  */
 import { randomBytes } from 'node:crypto';
@@ -27,12 +28,11 @@ export async function writeFileAtomic(
     await mkdir(d, { recursive: true });
     made.add(d);
   }
-  const tmp = join(tdir, `.tmp-${PROCESS_TAG}-${(seq++).toString(36)}`);
-  if (opts.linkFrom && (await linked(opts.linkFrom, tmp))) {
-    await rename(tmp, path);
+  if (opts.linkFrom && (await linked(opts.linkFrom, path))) {
     await syncDir(dir);
     return;
   }
+  const tmp = join(tdir, `.tmp-${PROCESS_TAG}-${(seq++).toString(36)}`);
   const fd = await openFd(tmp, CREATE_DSYNC, 0o640);
   try {
     await writeAllFd(fd, [typeof data === 'string' ? Buffer.from(data) : data]);
@@ -48,14 +48,17 @@ export async function writeFileAtomic(
 
 /**
  * A hard link to a file that is already durable and never modified (a spool file) instead of a
- * copy. False when the link cannot be made (another filesystem, no hard links, file gone): the
- * caller then writes the bytes.
+ * copy, made directly under its final name: link(2) is atomic and the source is complete, so no
+ * temp name and rename are needed. The name exists already only when an earlier attempt for the
+ * same message made it (names derive from the idempotency key): that is this delivery, done.
+ * False when the link cannot be made (another filesystem, no hard links, file gone): the caller
+ * then writes the bytes.
  */
-async function linked(from: string, tmp: string): Promise<boolean> {
+async function linked(from: string, to: string): Promise<boolean> {
   try {
-    await link(from, tmp);
+    await link(from, to);
     return true;
-  } catch {
-    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EEXIST';
   }
 }

@@ -74,4 +74,16 @@ describe('writeFileAtomic', () => {
     await writeFileAtomic(join(dir, 'a'), RAW);
     expect(readFileSync(join(dir, 'a')).equals(RAW)).toBe(true);
   });
+
+  it('links under the final name; a retry that finds its own earlier link there counts it as done', async () => {
+    const dir = tempDir();
+    const src = join(dir, 'spool.eml');
+    writeFileSync(src, RAW);
+    await writeFileAtomic(join(dir, 'new', 'm'), RAW, join(dir, 'tmp'), { linkFrom: src });
+    expect(statSync(join(dir, 'new', 'm')).ino).toBe(statSync(src).ino);
+    expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
+    await writeFileAtomic(join(dir, 'new', 'm'), RAW, join(dir, 'tmp'), { linkFrom: src });
+    expect(readdirSync(join(dir, 'new'))).toEqual(['m']);
+    expect(statSync(src).nlink).toBe(2);
+  });
 });
