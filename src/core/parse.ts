@@ -16,6 +16,7 @@ import {
   type HeaderLines,
   type MessageText,
 } from 'mailparser';
+import mailsplit from '@zone-eu/mailsplit';
 import { PermanentError } from './errors.js';
 import { normaliseMessageId } from './message.js';
 import type { Address, AttachmentInfo, ParsedMessage } from './parsed.js';
@@ -27,6 +28,18 @@ export interface ParseLimits {
   maxHeadSize: number;
   maxParts: number;
   maxHtmlLength: number;
+}
+
+function PARSER_OPTIONS_OF(limits: Omit<ParseLimits, 'attachmentDir'>) {
+  return {
+    skipTextToHtml: true,
+    skipTextLinks: true,
+    skipImageLinks: true,
+    checksumAlgo: false as const,
+    maxHeadSize: limits.maxHeadSize,
+    maxChildNodes: limits.maxParts,
+    maxHtmlLengthToParse: limits.maxHtmlLength,
+  };
 }
 
 export const DEFAULT_PARSE_LIMITS: Omit<ParseLimits, 'attachmentDir'> = {
@@ -62,15 +75,44 @@ export function headerBlock(raw: Buffer): Buffer {
  */
 export async function parseHeaders(raw: Buffer, limits: ParseLimits, key: string): Promise<ParsedMessage> {
   const head = headerBlock(raw);
+  const complete = head.length < raw.length || /\r?\n\r?\n$/.test(tail(head));
+  // The common case without a stream parser: mailsplit's Headers splits the lines and mailparser's
+  // own processHeaders decodes them, exactly as a full parse does for the root node, minus the
+  // splitter, MIME node and stream machinery around them. Only for a complete head well under
+  // maxHeadSize (each line counts at most its bytes + 64 there, and lines <= bytes): the rest go
+  // through the parser, which enforces the limit.
+  // (A message that starts with an empty line has an empty head, which the splitter reads its own way.)
+  const blankFirst = raw[0] === 0x0a || raw[0] === 0x0d;
+  if (complete && !blankFirst && head.length * 65 <= limits.maxHeadSize) return headersOnly(head);
   // A message that is all header (no empty line) gets one, so the parser sees a complete head.
-  const input =
-    head.length === raw.length && !/\r?\n\r?\n$/.test(tail(head)) ? Buffer.concat([head, CRLFCRLF]) : head;
+  const input = complete ? head : Buffer.concat([head, CRLFCRLF]);
   const p = await parseMessage(input, limits, key);
   // An empty body may still yield an empty part (e.g. message/rfc822): there is no body here.
   return { ...p, text: null, html: null, attachments: [] };
 }
 
+interface HeaderProcessor {
+  processHeaders(lines: HeaderLines): Map<string, unknown>;
+}
+
+/** One MailParser, never fed, lends its header decoding (`processHeaders`, what it runs for each
+ * MIME node; internal API, pinned by the lockfile and checked by the corpus test). */
+let processor: HeaderProcessor | null = null;
+const PARSER_OPTIONS = PARSER_OPTIONS_OF(DEFAULT_PARSE_LIMITS);
+
+function headersOnly(head: Buffer): ParsedMessage {
+  processor ??= new MailParser(PARSER_OPTIONS) as unknown as HeaderProcessor;
+  const h = new Headers(head);
+  const lines = h.getList() as HeaderLines;
+  const out = emptyParsed();
+  applyHeaderLines(out, lines);
+  applyHeaders(out, processor.processHeaders(lines));
+  fixDate(out);
+  return out;
+}
+
 const CRLFCRLF = Buffer.from('\r\n\r\n');
+const { Headers } = mailsplit as unknown as { Headers: new (head: Buffer) => { getList(): unknown } };
 
 function tail(b: Buffer): string {
   return b.subarray(Math.max(0, b.length - 4)).toString('latin1');
@@ -81,59 +123,12 @@ export async function parseMessage(
   limits: ParseLimits,
   key: string,
 ): Promise<ParsedMessage> {
-  const parser = new MailParser({
-    skipTextToHtml: true,
-    skipTextLinks: true,
-    skipImageLinks: true,
-    checksumAlgo: false,
-    maxHeadSize: limits.maxHeadSize,
-    maxChildNodes: limits.maxParts,
-    maxHtmlLengthToParse: limits.maxHtmlLength,
-  });
-  const out: ParsedMessage = {
-    from: [],
-    to: [],
-    cc: [],
-    replyTo: [],
-    subject: '',
-    date: null,
-    messageId: null,
-    inReplyTo: null,
-    references: [],
-    text: null,
-    html: null,
-    attachments: [],
-    headers: new Map(),
-    warnings: [],
-  };
+  const parser = new MailParser(PARSER_OPTIONS_OF(limits));
+  const out = emptyParsed();
   const pending: Promise<void>[] = [];
   let n = 0;
-  parser.on('headerLines', (lines: HeaderLines) => {
-    for (const { key: k, line } of lines) {
-      const idx = line.indexOf(':');
-      const value = (idx >= 0 ? line.slice(idx + 1) : '').replace(/\r?\n[ \t]/g, ' ').trim();
-      const list = out.headers.get(k);
-      if (list) list.push(value);
-      else out.headers.set(k, [value]);
-    }
-  });
-  parser.on('headers', (h) => {
-    out.from = addresses(h.get('from'));
-    out.to = addresses(h.get('to'));
-    out.cc = addresses(h.get('cc'));
-    out.replyTo = addresses(h.get('reply-to'));
-    const subject = h.get('subject');
-    out.subject = typeof subject === 'string' ? subject : '';
-    const date = h.get('date');
-    out.date = date instanceof Date && !Number.isNaN(date.getTime()) ? date.toISOString() : null;
-    const mid = h.get('message-id');
-    out.messageId = typeof mid === 'string' ? normaliseMessageId(mid) : null;
-    const irt = h.get('in-reply-to');
-    out.inReplyTo = typeof irt === 'string' ? normaliseMessageId(irt) : null;
-    const refs = h.get('references');
-    const refList = Array.isArray(refs) ? refs : typeof refs === 'string' ? refs.split(/\s+/) : [];
-    out.references = refList.map((r) => normaliseMessageId(String(r))).filter((r): r is string => !!r);
-  });
+  parser.on('headerLines', (lines: HeaderLines) => applyHeaderLines(out, lines));
+  parser.on('headers', (h: Map<string, unknown>) => applyHeaders(out, h));
   parser.on('data', (d: AttachmentStream | MessageText) => {
     if (d.type === 'text') {
       out.text = d.text ?? null;
@@ -160,10 +155,61 @@ export async function parseMessage(
     // The parser refuses only on hard limits (head size, part count): that input will not change.
     throw new PermanentError(`parse failed: ${(err as Error).message}`, 'PARSE', err);
   }
-  // mailparser fills in "now" for a missing or unparseable Date header: that is not the message's date.
+  fixDate(out);
+  return out;
+}
+
+function emptyParsed(): ParsedMessage {
+  return {
+    from: [],
+    to: [],
+    cc: [],
+    replyTo: [],
+    subject: '',
+    date: null,
+    messageId: null,
+    inReplyTo: null,
+    references: [],
+    text: null,
+    html: null,
+    attachments: [],
+    headers: new Map(),
+    warnings: [],
+  };
+}
+
+function applyHeaderLines(out: ParsedMessage, lines: HeaderLines): void {
+  for (const { key: k, line } of lines) {
+    const idx = line.indexOf(':');
+    const value = (idx >= 0 ? line.slice(idx + 1) : '').replace(/\r?\n[ \t]/g, ' ').trim();
+    const list = out.headers.get(k);
+    if (list) list.push(value);
+    else out.headers.set(k, [value]);
+  }
+}
+
+function applyHeaders(out: ParsedMessage, h: Map<string, unknown>): void {
+  out.from = addresses(h.get('from'));
+  out.to = addresses(h.get('to'));
+  out.cc = addresses(h.get('cc'));
+  out.replyTo = addresses(h.get('reply-to'));
+  const subject = h.get('subject');
+  out.subject = typeof subject === 'string' ? subject : '';
+  const date = h.get('date');
+  out.date = date instanceof Date && !Number.isNaN(date.getTime()) ? date.toISOString() : null;
+  const mid = h.get('message-id');
+  out.messageId = typeof mid === 'string' ? normaliseMessageId(mid) : null;
+  const irt = h.get('in-reply-to');
+  out.inReplyTo = typeof irt === 'string' ? normaliseMessageId(irt) : null;
+  const refs = h.get('references');
+  const refList = Array.isArray(refs) ? refs : typeof refs === 'string' ? refs.split(/\s+/) : [];
+  out.references = refList.map((r) => normaliseMessageId(String(r))).filter((r): r is string => !!r);
+}
+
+/** mailparser fills in "now" for a missing or unparseable Date header: that is not the message's date. */
+function fixDate(out: ParsedMessage): void {
   const dates = out.headers.get('date') ?? [];
   if (!dates.some((v) => !Number.isNaN(new Date(v).getTime()))) out.date = null;
-  return out;
 }
 
 async function collectAttachment(
