@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mixedMessage } from './gen.js';
+import { nodeFlags } from './node-flags.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
@@ -82,7 +83,7 @@ const tools = {
       ].join('\n'),
     );
     const dest = join(out, 'mail');
-    const r = timed('mailintake', process.execPath, [join(root, 'dist', 'cli', 'main.js'), 'export', '-c', cfg, '--source', 'bench', '--out', dest]); // prettier-ignore
+    const r = timed('mailintake', process.execPath, [...nodeFlags(), join(root, 'dist', 'cli', 'main.js'), 'export', '-c', cfg, '--source', 'bench', '--out', dest]); // prettier-ignore
     return { ...r, files: countFiles(dest) };
   },
   mbsync(out) {

@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mixedMessage } from './gen.js';
+import { nodeFlags } from './node-flags.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const opt = (name, def) => {
@@ -84,9 +85,13 @@ function mailintakeConfig(dc, u, dir, extra = []) {
 const runners = {
   mailintake(dc, u, dir, _raws, extra = []) {
     const { md, cfg } = mailintakeConfig(dc, u, dir, extra);
-    const r = timed(process.execPath, [join(root, 'dist/cli/main.js'), 'run', '--once', '-c', cfg], {
-      env: { ...process.env, LOG_FORMAT: 'json' },
-    });
+    const r = timed(
+      process.execPath,
+      [...nodeFlags(), join(root, 'dist/cli/main.js'), 'run', '--once', '-c', cfg],
+      {
+        env: { ...process.env, LOG_FORMAT: 'json' },
+      },
+    );
     const line = r.stderr.split('\n').find((l) => l.includes('"action":"pop3-run"'));
     const fetchMs = line ? JSON.parse(line).fetchMs : NaN;
     return { ...r, md, note: `fetch into spool ${(fetchMs / 1000).toFixed(2)} s` };
@@ -99,7 +104,7 @@ const runners = {
   async 'mailintake-warm'(dc, u, dir, raws) {
     const { md, cfg } = mailintakeConfig(dc, u, dir);
     await dc.saveMany(u.user, 'INBOX', messages(2000));
-    const child = spawn(process.execPath, [...(process.env.__PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/wprof'] : []), join(root, 'bench/pop3-warm-child.js'), cfg], {
+    const child = spawn(process.execPath, [...nodeFlags(), join(root, 'bench/pop3-warm-child.js'), cfg], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let out = '';

@@ -26,6 +26,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeFlags } from './node-flags.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name, def) => {
@@ -206,7 +207,7 @@ handlers:
   archive: { ${HANDLER === 'file' ? 'file' : 'maildir'}: { path: ${dir}/out } }
 `,
   );
-  const child = spawn('node', [join(root, 'dist/cli/main.js'), 'run', '--push', '-c', cfg], {
+  const child = spawn('node', [...nodeFlags(), join(root, 'dist/cli/main.js'), 'run', '--push', '-c', cfg], {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   await waitPort(port);
