@@ -20,5 +20,5 @@ RUN chown node:node /var/lib/mailintake
 USER node
 EXPOSE 2525 9465
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node", "/opt/mailintake/dist/cli/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=4", "--initial-old-space-size=64", "/opt/mailintake/dist/cli/main.js"]
 CMD ["run", "--push", "--config", "/etc/mailintake/mailintake.yaml"]

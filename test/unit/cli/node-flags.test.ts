@@ -1,6 +1,7 @@
 /**
- * The V8 heap flags the CLI runs with (src/cli/main.ts, first line) are the ones `npm start` passes
- * and the benches use (bench/node-flags.js reads them from the built file).
+ * The V8 heap flags the CLI runs with (src/cli/main.ts, first line) are the ones `npm start`, the
+ * systemd unit and the Docker image pass, and the benches use (bench/node-flags.js reads them from
+ * the built file).
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -29,6 +30,15 @@ describe('node flags', () => {
       }
     ).scripts.start;
     expect(flags(start)).toEqual(flags(shebang));
+  });
+  it('are in the systemd unit and the Dockerfile', () => {
+    const unit = readFileSync(new URL('../../../deploy/mailintake.service', import.meta.url), 'utf8');
+    expect(flags(/^ExecStart=(.*)$/m.exec(unit)![1]!.replace('/usr/bin/node', 'node'))).toEqual(
+      flags(shebang),
+    );
+    const docker = readFileSync(new URL('../../../Dockerfile', import.meta.url), 'utf8');
+    const entry = JSON.parse(/^ENTRYPOINT (.*)$/m.exec(docker)![1]!) as string[];
+    expect(flags(entry.join(' '))).toEqual(flags(shebang));
   });
   it('are what the benches pass', () => {
     expect(nodeFlags(shebang)).toEqual(flags(shebang));
