@@ -11,6 +11,8 @@ import { startDovecot, uniqueUser, type Dovecot } from '../test/harness/dovecot.
 import { runOk } from '../test/harness/exec.js';
 import { waitFor } from '../test/harness/wait.js';
 import { message, sourceConfig } from '../test/unit/sources/imap/kit.js';
+// @ts-expect-error plain JS helper, no types
+import { nodeFlags } from './node-flags.js';
 
 const N = Number(process.env.IMAP_BENCH_N ?? 10_000);
 let dc: Dovecot;
@@ -59,7 +61,7 @@ it(`backlog of ${N} messages`, async () => {
     }),
   );
   const t0 = Date.now();
-  const child = spawn(process.execPath, [resolve('dist/cli/main.js'), 'run', '-c', cfg], {
+  const child = spawn(process.execPath, [...nodeFlags(), resolve('dist/cli/main.js'), 'run', '-c', cfg], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const exited = new Promise((r) => child.once('exit', r));
