@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { finished, type Readable } from 'node:stream';
 import { SizeLimitError } from '../core/errors.js';
 import { syncDir } from './dirsync.js';
 import { closeFd, closeSyncFd, CREATE_EXCL, fdatasyncFd, openFd, writeAllFdSync } from './fd.js';
@@ -145,17 +145,16 @@ export class Spool {
             batchLen = 0;
           }
         };
-        const done = (err?: unknown): void => {
+        stream.on('data', onData);
+        // finished() also settles for a stream that ended, failed or was destroyed before these
+        // listeners were attached (the client gone while the file was being opened).
+        const cleanup = finished(stream, { writable: false }, (err) => {
+          cleanup();
           stream.off('data', onData);
-          stream.off('end', done);
-          stream.off('error', done);
-          if (err !== undefined) reject(err as Error);
+          if (err) reject(err);
           else if (failed) reject(failed as Error);
           else resolve();
-        };
-        stream.on('data', onData);
-        stream.once('end', done);
-        stream.once('error', done);
+        });
       });
       if (oversize) throw new SizeLimitError(opts.maxBytes);
       const refused = opts.inspect?.finish() ?? null;

@@ -1,0 +1,72 @@
+/** Spool.writeStream: bytes kept exactly, and a source stream that fails, or had already failed or
+ * ended before the spool read it, settles the write instead of leaving it waiting. */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { SizeLimitError } from '../../../src/core/errors.js';
+import { Spool } from '../../../src/store/spool.js';
+import { tempDir } from '../../helpers/app.js';
+
+const files = (dir: string): string[] =>
+  readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => join(d.parentPath, d.name));
+
+describe('Spool.writeStream', () => {
+  it('writes the prefix and the bytes exactly; hashes only the source bytes; durable resolves', async () => {
+    const spool = new Spool(tempDir());
+    const body = Buffer.from([0x41, 0x0d, 0x0a, 0xff, 0x00, 0x0a]);
+    const f = await spool.writeStream(Readable.from([body.subarray(0, 2), body.subarray(2)]), {
+      maxBytes: 100,
+      prefix: Buffer.from('P: 1\r\n'),
+    });
+    await f.durable;
+    expect(readFileSync(f.path).equals(Buffer.concat([Buffer.from('P: 1\r\n'), body]))).toBe(true);
+    expect(f.size).toBe(6 + body.length);
+  });
+
+  it('rejects a stream that fails midway and removes the partial file', async () => {
+    const dir = tempDir();
+    const spool = new Spool(dir);
+    const s = new PassThrough();
+    const w = spool.writeStream(s, { maxBytes: 100 });
+    s.write(Buffer.from('abc'));
+    setTimeout(() => s.destroy(new Error('client gone')), 20);
+    await expect(w).rejects.toThrow('client gone');
+    expect(files(dir)).toEqual([]);
+  });
+
+  it('settles for a stream destroyed or ended before the spool reads it', async () => {
+    const dir = tempDir();
+    const spool = new Spool(dir);
+    const failed = new PassThrough();
+    failed.on('error', () => undefined);
+    failed.destroy(new Error('gone early'));
+    await expect(spool.writeStream(failed, { maxBytes: 100 })).rejects.toThrow('gone early');
+    const closed = new PassThrough();
+    closed.destroy();
+    await expect(spool.writeStream(closed, { maxBytes: 100 })).rejects.toThrow(/premature close/i);
+    const empty = new PassThrough();
+    empty.end();
+    const f = await spool.writeStream(empty, { maxBytes: 100 });
+    expect(readFileSync(f.path).length).toBe(0);
+    expect(files(dir)).toEqual([f.path]);
+  });
+
+  it('refuses past maxBytes after reading everything, and an inspector may refuse at the end', async () => {
+    const dir = tempDir();
+    const spool = new Spool(dir);
+    const big = Readable.from([Buffer.alloc(60), Buffer.alloc(60)]);
+    await expect(spool.writeStream(big, { maxBytes: 100 })).rejects.toBeInstanceOf(SizeLimitError);
+    expect(big.readableEnded).toBe(true);
+    const seen: number[] = [];
+    const inspect = { update: (c: Buffer) => void seen.push(c.length), finish: () => new Error('no') };
+    await expect(
+      spool.writeStream(Readable.from([Buffer.alloc(3)]), { maxBytes: 100, inspect }),
+    ).rejects.toThrow('no');
+    expect(seen).toEqual([3]);
+    expect(files(dir)).toEqual([]);
+    expect(existsSync(dir)).toBe(true);
+  });
+});
