@@ -30,7 +30,10 @@ export interface ParseLimits {
   maxHtmlLength: number;
 }
 
-function PARSER_OPTIONS_OF(limits: Omit<ParseLimits, 'attachmentDir'>) {
+/** mailsplit's header splitter (what MailParser's MIME nodes use). */
+const { Headers } = mailsplit as unknown as { Headers: new (head: Buffer) => { getList(): unknown } };
+
+function parserOptions(limits: Omit<ParseLimits, 'attachmentDir'>) {
   return {
     skipTextToHtml: true,
     skipTextLinks: true,
@@ -98,7 +101,7 @@ interface HeaderProcessor {
 /** One MailParser, never fed, lends its header decoding (`processHeaders`, what it runs for each
  * MIME node; internal API, pinned by the lockfile and checked by the corpus test). */
 let processor: HeaderProcessor | null = null;
-const PARSER_OPTIONS = PARSER_OPTIONS_OF(DEFAULT_PARSE_LIMITS);
+const PARSER_OPTIONS = parserOptions(DEFAULT_PARSE_LIMITS);
 
 function headersOnly(head: Buffer): ParsedMessage {
   processor ??= new MailParser(PARSER_OPTIONS) as unknown as HeaderProcessor;
@@ -112,7 +115,6 @@ function headersOnly(head: Buffer): ParsedMessage {
 }
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
-const { Headers } = mailsplit as unknown as { Headers: new (head: Buffer) => { getList(): unknown } };
 
 function tail(b: Buffer): string {
   return b.subarray(Math.max(0, b.length - 4)).toString('latin1');
@@ -123,7 +125,7 @@ export async function parseMessage(
   limits: ParseLimits,
   key: string,
 ): Promise<ParsedMessage> {
-  const parser = new MailParser(PARSER_OPTIONS_OF(limits));
+  const parser = new MailParser(parserOptions(limits));
   const out = emptyParsed();
   const pending: Promise<void>[] = [];
   let n = 0;

@@ -1,8 +1,8 @@
 /**
  * Atomic file writes: hard-link `linkFrom` under the final name (when given and possible), or write
  * to a temp name with O_DSYNC (the write returns once the data is on stable storage) and rename into
- * place; then fsync the directory. The temp file's descriptor is closed in
- * the background (the rename does not need it closed).
+ * place; then fsync the directory. The temp file's descriptor is closed in the background (the
+ * rename does not need it closed).
  */
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, rename, rm } from 'node:fs/promises';

@@ -23,23 +23,23 @@ const writevP = promisify(writev);
 /** Writes every buffer, continuing after short writes. */
 export async function writeAllFd(fd: number, bufs: Buffer[]): Promise<void> {
   const pending = bufs.filter((b) => b.length);
-  while (pending.length) {
-    let n = (await writevP(fd, pending)).bytesWritten;
-    while (n > 0 && pending.length) {
-      const first = pending[0]!;
-      if (n >= first.length) {
-        n -= first.length;
-        pending.shift();
-      } else {
-        pending[0] = first.subarray(n);
-        n = 0;
-      }
+  while (pending.length) dropWritten(pending, (await writevP(fd, pending)).bytesWritten);
+}
+
+/** Removes the first `n` written bytes from the front of `pending` (after a possibly short write). */
+function dropWritten(pending: Buffer[], n: number): void {
+  while (n > 0 && pending.length) {
+    const first = pending[0]!;
+    if (n >= first.length) {
+      n -= first.length;
+      pending.shift();
+    } else {
+      pending[0] = first.subarray(n);
+      n = 0;
     }
   }
 }
 
-/** Create-exclusive and write-only, without O_DSYNC: the data is synced once, at the end. */
-export const CREATE_EXCL = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
 export const fdatasyncFd = promisify(fdatasync);
 export { closeSync as closeSyncFd };
 
@@ -51,17 +51,5 @@ export { closeSync as closeSyncFd };
  */
 export function writeAllFdSync(fd: number, bufs: Buffer[]): void {
   const pending = bufs.filter((b) => b.length);
-  while (pending.length) {
-    let n = writevSync(fd, pending);
-    while (n > 0 && pending.length) {
-      const first = pending[0]!;
-      if (n >= first.length) {
-        n -= first.length;
-        pending.shift();
-      } else {
-        pending[0] = first.subarray(n);
-        n = 0;
-      }
-    }
-  }
+  while (pending.length) dropWritten(pending, writevSync(fd, pending));
 }

@@ -1,7 +1,7 @@
 /**
  * The spool: raw message bytes on disk, one file per message, its data fdatasynced and its
- * directory fsynced before the message counts as received. Bytes are written exactly as given; nothing decodes them.
- * Directory fsyncs of concurrent writers are batched (group commit).
+ * directory fsynced before the message counts as received. Bytes are written exactly as given;
+ * nothing decodes them. Directory fsyncs of concurrent writers are batched (group commit).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { finished, type Readable } from 'node:stream';
 import { SizeLimitError } from '../core/errors.js';
 import { syncDir } from './dirsync.js';
-import { closeFd, closeSyncFd, CREATE_EXCL, fdatasyncFd, openFd, writeAllFdSync } from './fd.js';
+import { closeFd, closeSyncFd, fdatasyncFd, openFd, writeAllFdSync } from './fd.js';
 
 export interface SpooledFile {
   path: string;
@@ -78,7 +78,7 @@ export class Spool {
   async write(raw: Buffer, prefix?: Buffer): Promise<SpooledFile> {
     const { dir, path } = await this.target();
     const parts = prefix?.length ? [prefix, raw] : [raw];
-    const fd = await openFd(path, CREATE_EXCL, 0o640);
+    const fd = await openFd(path, 'wx', 0o640); // create-exclusive; synced once, at the end
     try {
       writeAllFdSync(fd, parts);
     } catch (err) {
@@ -103,7 +103,7 @@ export class Spool {
    * per chunk, which shows at thousands of messages a second. */
   async writeStream(stream: Readable, opts: StreamOptions): Promise<SpooledFile> {
     const { dir, path } = await this.target();
-    const fd = await openFd(path, CREATE_EXCL, 0o640);
+    const fd = await openFd(path, 'wx', 0o640); // create-exclusive; synced once, at the end
     // The directory entry exists now: its fsync can run while the bytes arrive (off the ack path).
     const dirSynced = syncDir(dir);
     const hash = createHash('sha256');

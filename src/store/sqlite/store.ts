@@ -86,9 +86,9 @@ export function openSqliteStore(path: string): SqliteStore {
 }
 
 /**
- * Write transactions are BEGIN IMMEDIATE: with a second connection writing (the push listener's
- * thread), a deferred transaction that read first could not upgrade to a writer and would fail
- * with SQLITE_BUSY at once instead of waiting out busy_timeout.
+ * Write transactions are BEGIN IMMEDIATE: with a second connection writing (another process, such
+ * as `mailintake retry`), a deferred transaction that read first could not upgrade to a writer and
+ * would fail with SQLITE_BUSY at once instead of waiting out busy_timeout.
  */
 export class SqliteStore implements Store {
   private readonly s;
