@@ -10,3 +10,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export function nodeFlags(line = readFileSync(join(root, 'dist/cli/main.js'), 'utf8').split('\n')[0]) {
   return line.split(/\s+/).filter((a) => a.startsWith('--'));
 }
+
+/** The CLI's flags plus any in BENCH_NODE_FLAGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`, for
+ * profiling a server under load; node refuses those in NODE_OPTIONS). */
+export function serverNodeFlags() {
+  return [...nodeFlags(), ...(process.env.BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean)];
+}

@@ -4,6 +4,8 @@
 // come from /usr/bin/time -v; every tool must deliver all N messages and leave the mailbox empty.
 //
 //   npm run build && node bench/pop3-compare.js [--messages 2000,10000] [--tools mailintake,mpop,...]
+//   BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=DIR" adds node flags to the mailintake runs (profiling);
+//   BENCH_LOG=FILE keeps the `run --once` log.
 //
 // `mailintake-c32` is the same run with `pipeline: { concurrency: 32 }`. `mailintake-warm` times one
 // poll of a long-running worker instead of `run --once` (see bench/pop3-warm-child.js).
@@ -18,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mixedMessage } from './gen.js';
-import { nodeFlags } from './node-flags.js';
+import { serverNodeFlags } from './node-flags.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const opt = (name, def) => {
@@ -87,11 +89,12 @@ const runners = {
     const { md, cfg } = mailintakeConfig(dc, u, dir, extra);
     const r = timed(
       process.execPath,
-      [...nodeFlags(), join(root, 'dist/cli/main.js'), 'run', '--once', '-c', cfg],
+      [...serverNodeFlags(), join(root, 'dist/cli/main.js'), 'run', '--once', '-c', cfg],
       {
         env: { ...process.env, LOG_FORMAT: 'json' },
       },
     );
+    if (process.env.BENCH_LOG) writeFileSync(process.env.BENCH_LOG, r.stderr);
     const line = r.stderr.split('\n').find((l) => l.includes('"action":"pop3-run"'));
     const fetchMs = line ? JSON.parse(line).fetchMs : NaN;
     return { ...r, md, note: `fetch into spool ${(fetchMs / 1000).toFixed(2)} s` };
@@ -104,9 +107,13 @@ const runners = {
   async 'mailintake-warm'(dc, u, dir, raws) {
     const { md, cfg } = mailintakeConfig(dc, u, dir);
     await dc.saveMany(u.user, 'INBOX', messages(2000));
-    const child = spawn(process.execPath, [...nodeFlags(), join(root, 'bench/pop3-warm-child.js'), cfg], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [...serverNodeFlags(), join(root, 'bench/pop3-warm-child.js'), cfg],
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     let err = '';
     child.stderr.on('data', (d) => (err = (err + d.toString()).slice(-3000)));

@@ -26,7 +26,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nodeFlags } from './node-flags.js';
+import { serverNodeFlags } from './node-flags.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name, def) => {
@@ -207,9 +207,13 @@ handlers:
   archive: { ${HANDLER === 'file' ? 'file' : 'maildir'}: { path: ${dir}/out } }
 `,
   );
-  const child = spawn('node', [...nodeFlags(), join(root, 'dist/cli/main.js'), 'run', '--push', '-c', cfg], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const child = spawn(
+    'node',
+    [...serverNodeFlags(), join(root, 'dist/cli/main.js'), 'run', '--push', '-c', cfg],
+    {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
   await waitPort(port);
   return { child, dir };
 }
