@@ -2,14 +2,14 @@
  * The worker: pipeline + pull sources on node-cron schedules (never overlapping per source) +
  * IDLE connections + the push listener. Sources fail alone; a failing source does not stop others.
  */
-import cron, { type ScheduledTask } from 'node-cron';
+import type { ScheduledTask } from 'node-cron';
 import type { App } from '../app.js';
 import { cronLogger } from '../log.js';
 import { createSource } from '../sources/registry.js';
 import type { Source, SourceHealth } from '../sources/types.js';
 import { cronPeriodMs, judge, presentHealth, type SourceVerdict } from './health.js';
-import { startHttp, type HttpEndpoint } from './http.js';
-import { createMetrics, type Metrics } from './metrics.js';
+import type { HttpEndpoint } from './http.js';
+import type { Metrics } from './metrics.js';
 import { outcomeWaiter } from './outcomes.js';
 import type { PushListener, StartPushListener } from './push-contract.js';
 
@@ -33,7 +33,6 @@ export interface Service {
 
 export async function startService(app: App, opts: RunOptions): Promise<Service> {
   const { config, log } = app;
-  cron.setLogger?.(cronLogger(log));
   // --once: listen for dead letters before the pipeline starts (it resumes unfinished rows at once).
   let sawDead = false;
   const offDead = opts.once
@@ -91,6 +90,12 @@ export async function startService(app: App, opts: RunOptions): Promise<Service>
   let metrics: Metrics | null = null;
   let http: HttpEndpoint | null = null;
   if (config.http) {
+    // Loaded only when configured (prom-client alone is ~40 ms of start-up, which `run --once`
+    // from cron pays on every run).
+    const [{ createMetrics }, { startHttp }] = await Promise.all([
+      import('./metrics.js'),
+      import('./http.js'),
+    ]);
     metrics = createMetrics(app.store, app.pipeline, health);
     http = await startHttp(config.http.listen, { metrics, health: verdicts, log });
   }
@@ -124,6 +129,8 @@ export async function startService(app: App, opts: RunOptions): Promise<Service>
       return failed || sawDead ? 1 : 0;
     })();
   } else {
+    const cron = (await import('node-cron')).default;
+    cron.setLogger?.(cronLogger(log));
     for (const s of sources) {
       s.start().catch((err: unknown) => log.error({ err, source: s.name }, 'source start failed'));
       const sc = config.sources[s.name]!;
