@@ -26,8 +26,11 @@ export async function writeAllFd(fd: number, bufs: Buffer[]): Promise<void> {
   while (pending.length) dropWritten(pending, (await writevP(fd, pending)).bytesWritten);
 }
 
-/** Removes the first `n` written bytes from the front of `pending` (after a possibly short write). */
+/** Removes the first `n` written bytes from the front of `pending` (after a possibly short write).
+ * A write of nothing would be retried forever: that is an error (it does not happen on a local
+ * filesystem, where a full disk or an I/O error fails the call instead). */
 function dropWritten(pending: Buffer[], n: number): void {
+  if (n <= 0) throw Object.assign(new Error(`write made no progress (${n} bytes written)`), { code: 'EIO' });
   while (n > 0 && pending.length) {
     const first = pending[0]!;
     if (n >= first.length) {
