@@ -153,9 +153,10 @@ export class Intake {
       return res;
     } finally {
       // Durable or failed either way: the pipeline may take the row now (a row whose durability
-      // failed was answered 4xx; handling it is what a resend would get deduplicated against).
+      // failed was answered 4xx; handling it is what a resend would get deduplicated against). A
+      // failed ledger fsync rejects `committed`; `flush` releases those rows itself.
       const r = await committed.catch(() => null);
-      if (r?.created) {
+      if (r?.created && r.row.status === 'received') {
         this.pending.delete(r.row.id);
         this.readySoon(r.row);
       }
@@ -224,7 +225,15 @@ export class Intake {
     for (const r of fresh) this.pending.add(r.row.id);
     this.store.durable().then(
       () => batch.forEach((b, i) => b.resolve({ ...results[i]!, known: false })),
-      (err: unknown) => batch.forEach((b) => b.reject(err as Error)),
+      (err: unknown) => {
+        // The callers answer "not received" (4xx, no DELE); the rows are committed all the same, so
+        // they go to the pipeline like any other (a resend is then their duplicate), not kept out.
+        for (const r of fresh) {
+          this.pending.delete(r.row.id);
+          this.readySoon(r.row);
+        }
+        batch.forEach((b) => b.reject(err as Error));
+      },
     );
   }
 }

@@ -333,6 +333,27 @@ describe('pipeline and intake durability', () => {
     expect(h.calls).toBe(1);
   });
 
+  it('a row whose WAL fsync failed is refused to the sender, yet not left out of the pipeline', async () => {
+    const h = handler('h', async () => undefined);
+    app = testApp(
+      tempDir(),
+      { ...fast, routes: [{ name: 'all', handlers: ['h'] }], handlers: { h: { maildir: { path: '/x' } } } },
+      new Map([['h', h]]),
+    );
+    const store = app.store as unknown as { durable: () => Promise<void> };
+    const real = store.durable.bind(app.store);
+    store.durable = () => Promise.reject(Object.assign(new Error('fdatasync: EIO'), { code: 'EIO' }));
+    app.pipeline.start();
+    await expect(feed(app, 1)).rejects.toThrow(/EIO/);
+    store.durable = real;
+    // The row was committed: it is handled (a resend is then its duplicate), not kept out forever.
+    await app.pipeline.idle();
+    expect(app.intake.pending.size).toBe(0);
+    const row = app.store.getByPosition('t:1');
+    expect(row?.status).toBe('delivered');
+    expect(h.calls).toBe(1);
+  });
+
   it('takes a row offered by intake at once when idle, without a claim query; older due rows go first', async () => {
     const order: string[] = [];
     const h: Handler = {
