@@ -35,7 +35,7 @@ export class Intake {
   private readonly roomWaiters: Array<() => void> = [];
   private readonly queue: Array<{
     row: NewLedgerRow;
-    resolve: (r: IntakeResult) => void;
+    resolve: (r: Committed) => void;
     reject: (e: Error) => void;
   }> = [];
 
@@ -149,16 +149,18 @@ export class Intake {
   ): Promise<IntakeResult> {
     const committed = this.commit(file, req, final);
     try {
-      const [res] = await Promise.all([committed, file.durable]);
-      return res;
+      const [{ result, durable }] = await Promise.all([committed, file.durable]);
+      await durable;
+      return result;
     } finally {
-      // Durable or failed either way: the pipeline may take the row now (a row whose durability
-      // failed was answered 4xx; handling it is what a resend would get deduplicated against). A
-      // failed ledger fsync rejects `committed`; `flush` releases those rows itself.
-      const r = await committed.catch(() => null);
-      if (r?.created && r.row.status === 'received') {
-        this.pending.delete(r.row.id);
-        this.readySoon(r.row);
+      // Once both syncs have settled, durable or failed: the pipeline may take the row (a row whose
+      // durability failed was answered 4xx, and it is committed all the same; handling it is what
+      // a resend gets deduplicated against, rather than leaving it out until a restart).
+      const c = await committed.catch(() => null);
+      if (c?.result.created && c.result.row.status === 'received') {
+        await Promise.allSettled([c.durable, file.durable]);
+        this.pending.delete(c.result.row.id);
+        this.readySoon(c.result.row);
       }
     }
   }
@@ -179,12 +181,9 @@ export class Intake {
   }
 
   /** Queues the ledger insert; all inserts queued in one turn of the event loop are committed
-   * together with one fsync (group commit), then each caller resolves. */
-  private commit(
-    file: SpooledFile,
-    req: IntakeRequest,
-    final?: NewLedgerRow['final'],
-  ): Promise<IntakeResult> {
+   * together, each caller resolving with its row and the one fsync that makes them durable (group
+   * commit). */
+  private commit(file: SpooledFile, req: IntakeRequest, final?: NewLedgerRow['final']): Promise<Committed> {
     const key = contentKeyOf(file.head, file.sha256);
     const row: NewLedgerRow = {
       positionKey: req.source.positionKey,
@@ -199,7 +198,7 @@ export class Intake {
       receivedAt: (req.receivedAt ?? new Date()).getTime(),
       final,
     };
-    return new Promise<IntakeResult>((resolve, reject) => {
+    return new Promise<Committed>((resolve, reject) => {
       this.queue.push({ row, resolve, reject });
       if (this.queue.length === 1) setImmediate(() => this.flush());
     });
@@ -223,17 +222,14 @@ export class Intake {
     const fresh = results.filter((r) => r.created && r.row.status === 'received');
     this.outstanding += fresh.length;
     for (const r of fresh) this.pending.add(r.row.id);
-    this.store.durable().then(
-      () => batch.forEach((b, i) => b.resolve({ ...results[i]!, known: false })),
-      (err: unknown) => {
-        // The callers answer "not received" (4xx, no DELE); the rows are committed all the same, so
-        // they go to the pipeline like any other (a resend is then their duplicate), not kept out.
-        for (const r of fresh) {
-          this.pending.delete(r.row.id);
-          this.readySoon(r.row);
-        }
-        batch.forEach((b) => b.reject(err as Error));
-      },
-    );
+    const durable = this.store.durable();
+    durable.catch(() => undefined); // each caller awaits it
+    batch.forEach((b, i) => b.resolve({ result: { ...results[i]!, known: false }, durable }));
   }
+}
+
+/** A committed ledger insert and the WAL fsync that makes it durable. */
+interface Committed {
+  result: IntakeResult;
+  durable: Promise<void>;
 }
