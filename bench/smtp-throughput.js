@@ -5,6 +5,7 @@
 //
 //   npm run build && node bench/smtp-throughput.js [--messages 2000] [--runs 1] [--handler maildir|file|drop]
 //        [--servers aiosmtpd,smtp-server,smtp-server-durable,mailintake] [--senders 1,8] [--warmup 0]
+//   BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=DIR" adds node flags to mailintake's server (profiling).
 //
 // --warmup N: each server first receives N other messages, not timed (Node's JIT compiles the hot
 // code during the first thousands of messages; a long-running listener is past that).
