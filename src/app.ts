@@ -7,7 +7,8 @@ import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { Intake } from './core/intake.js';
 import { classify } from './core/classify/index.js';
-import { parseHeaders, type ParseLimits } from './core/parse.js';
+import type { ParseLimits } from './core/parse.js';
+import { parser, parserIfLoaded } from './core/parse-lazy.js';
 import { ParsePool } from './core/parse-pool.js';
 import { Pipeline } from './core/pipeline.js';
 import { stripReplyOf } from './core/reply-adapter.js';
@@ -79,7 +80,7 @@ export function createApp(
     // Header block only, on this thread (bounded by maxHeadSize): routing and classification need
     // no more, and neither do Maildir or raw-input command handlers.
     analyseHead: async (raw, row) => ({
-      parsed: await parseHeaders(raw, limits, String(row.id)),
+      parsed: await (parserIfLoaded() ?? (await parser())).parseHeaders(raw, limits, String(row.id)),
       classification: classify(raw),
     }),
     notReady: () => intake.pending,

@@ -19,7 +19,8 @@ import { Worker } from 'node:worker_threads';
 import { classify } from './classify/index.js';
 import type { Classification } from './classify/types.js';
 import { MailintakeError, PermanentError, TemporaryError } from './errors.js';
-import { parseMessage, type ParseLimits } from './parse.js';
+import type { ParseLimits } from './parse.js';
+import { parser, parserIfLoaded } from './parse-lazy.js';
 import type { AttachmentInfo, ParsedMessage } from './parsed.js';
 
 export interface Analysis {
@@ -156,6 +157,7 @@ export class ParsePool {
   /** Parses and classifies one message. */
   async analyse(input: AnalyseInput, testHook?: TestHook): Promise<Analysis> {
     if (!this.threaded) {
+      const { parseMessage } = parserIfLoaded() ?? (await parser());
       const parsed = await parseMessage(
         input.path ? createReadStream(input.path) : input.raw,
         input.limits,

@@ -4,6 +4,7 @@
  */
 import type { ScheduledTask } from 'node-cron';
 import type { App } from '../app.js';
+import { preloadParser } from '../core/parse-lazy.js';
 import { cronLogger } from '../log.js';
 import { createSource } from '../sources/registry.js';
 import type { Source, SourceHealth } from '../sources/types.js';
@@ -107,7 +108,10 @@ export async function startService(app: App, opts: RunOptions): Promise<Service>
       let failed = false;
       for (const s of sources) {
         try {
-          const r = await s.runOnce();
+          const run = s.runOnce();
+          // The parser loads while the source connects and logs in, not before (see parse-lazy.ts).
+          preloadParser();
+          const r = await run;
           if (r.errors) failed = true;
         } catch (err) {
           failed = true;
@@ -148,6 +152,9 @@ export async function startService(app: App, opts: RunOptions): Promise<Service>
     }
     done = new Promise<number>(() => undefined);
   }
+  // A no-op when already loading; without pull sources (push only, or nothing to run) it loads now,
+  // before the first message needs it.
+  preloadParser();
 
   return {
     sources,
