@@ -83,6 +83,7 @@ export function createApp(
       parsed: await (parserIfLoaded() ?? (await parser())).parseHeaders(raw, limits, String(row.id)),
       classification: classify(raw),
     }),
+    classifyOnly: (raw) => classify(raw),
     notReady: () => intake.pending,
     stripReply: p.stripReplies ? stripReplyOf : undefined,
     routes: config.routes,

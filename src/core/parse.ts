@@ -19,7 +19,7 @@ import {
 import mailsplit from '@zone-eu/mailsplit';
 import { PermanentError } from './errors.js';
 import { normaliseMessageId } from './message.js';
-import type { Address, AttachmentInfo, ParsedMessage } from './parsed.js';
+import { emptyParsed, type Address, type AttachmentInfo, type ParsedMessage } from './parsed.js';
 
 export interface ParseLimits {
   /** Attachments larger than this are written to `attachmentDir` instead of kept in memory. */
@@ -159,25 +159,6 @@ export async function parseMessage(
   }
   fixDate(out);
   return out;
-}
-
-function emptyParsed(): ParsedMessage {
-  return {
-    from: [],
-    to: [],
-    cc: [],
-    replyTo: [],
-    subject: '',
-    date: null,
-    messageId: null,
-    inReplyTo: null,
-    references: [],
-    text: null,
-    html: null,
-    attachments: [],
-    headers: new Map(),
-    warnings: [],
-  };
 }
 
 function applyHeaderLines(out: ParsedMessage, lines: HeaderLines): void {

@@ -40,6 +40,26 @@ export interface ParsedMessage {
   warnings: string[];
 }
 
+/** A message with nothing parsed (yet): no addresses, subject, dates, ids, body or headers. */
+export function emptyParsed(): ParsedMessage {
+  return {
+    from: [],
+    to: [],
+    cc: [],
+    replyTo: [],
+    subject: '',
+    date: null,
+    messageId: null,
+    inReplyTo: null,
+    references: [],
+    text: null,
+    html: null,
+    attachments: [],
+    headers: new Map(),
+    warnings: [],
+  };
+}
+
 /** Everything a route and a handler get about one message. */
 export interface MessageContext {
   /** Ledger id. */

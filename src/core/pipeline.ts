@@ -11,7 +11,7 @@ import type { Classification } from './classify/types.js';
 import { backoffDelay } from './backoff.js';
 import { deadline } from './deadline.js';
 import { classifyFailure, type FailureVerdict } from './errors.js';
-import type { MessageContext, ParsedMessage } from './parsed.js';
+import { emptyParsed, type MessageContext, type ParsedMessage } from './parsed.js';
 import { route, type RouteMatch, type RouteSpec } from './router.js';
 
 /** Longest sleep between looks for due rows when nothing wakes the pipeline. */
@@ -31,6 +31,9 @@ export interface PipelineDeps {
     raw: Buffer,
     row: LedgerRow,
   ) => Promise<{ parsed: ParsedMessage; classification: Classification }>;
+  /** Classifies without parsing: used when neither the routes nor the handlers a message goes to
+   * read a header field (see `Handler.needsHeaders`). When absent, a header parse always runs. */
+  classifyOnly?: (raw: Buffer) => Classification;
   /** Rows the pipeline must not take yet (intake has not made them durable). */
   notReady?: () => ReadonlySet<number>;
   stripReply?: ((p: ParsedMessage) => MessageContext['strippedReply']) | undefined;
@@ -85,10 +88,22 @@ export class Pipeline {
 
   /** True when some configured handler takes only raw bytes (so a header-only parse may do). */
   private readonly someRawOnly: boolean;
+  /** True when some configured handler reads no header field (so no parse at all may do). */
+  private readonly someHeaderless: boolean;
+  /** Some route matches on a header field (from, subject, headers, ticket). */
+  private readonly routesReadHeaders: boolean;
+  /** Some route matches on recipients (from the envelope, else from To/Cc/Delivered-To). */
+  private readonly routesUseRecipients: boolean;
 
   constructor(private readonly d: PipelineDeps) {
     this.now = d.now ?? Date.now;
     this.someRawOnly = [...d.handlers.values()].some((h) => h.needsBody === false);
+    this.someHeaderless = [...d.handlers.values()].some((h) => h.needsHeaders === false);
+    this.routesReadHeaders = d.routes.some(
+      (r) =>
+        r.from !== undefined || r.subject !== undefined || r.headers !== undefined || r.ticket !== undefined,
+    );
+    this.routesUseRecipients = d.routes.some((r) => r.to !== undefined);
     // Every in-flight handler call listens for the hard-stop signal.
     setMaxListeners(0, this.abort.signal);
   }
@@ -336,10 +351,18 @@ export class Pipeline {
     }
     let parsed: ParsedMessage;
     let classification: Classification;
-    // Headers first when some handler may not need the body; the body is parsed below if needed.
+    // As little parsing as the routes allow when some handler may not need it: nothing (classify
+    // only) when no route reads a header field, else the header block; what the handlers to run
+    // need more is parsed below.
     const headFirst = this.d.analyseHead && this.someRawOnly ? this.d.analyseHead : null;
+    const classifyOnly =
+      headFirst && this.someHeaderless && !this.routesNeedHeaders(row) ? this.d.classifyOnly : undefined;
+    let stage: 'none' | 'head' | 'full' = classifyOnly ? 'none' : headFirst ? 'head' : 'full';
     try {
-      ({ parsed, classification } = await (headFirst ?? this.d.analyse)(raw, row));
+      if (classifyOnly) {
+        classification = classifyOnly(raw);
+        parsed = emptyParsed();
+      } else ({ parsed, classification } = await (headFirst ?? this.d.analyse)(raw, row));
     } catch (err) {
       return this.fail(row, classifyFailure(err), null, attempt);
     }
@@ -361,9 +384,16 @@ export class Pipeline {
         .filter((h) => done.get(invocationKey(m, h))?.status !== 'ok')
         .map((h) => this.d.handlers.get(h)),
     );
-    if (headFirst && toRun.some((h) => h?.needsBody !== false)) {
+    const more =
+      stage !== 'full' && toRun.some((h) => h?.needsBody !== false)
+        ? this.d.analyse
+        : stage === 'none' && toRun.some((h) => h?.needsHeaders !== false)
+          ? headFirst
+          : null;
+    if (more) {
       try {
-        ({ parsed } = await this.d.analyse(raw, row));
+        ({ parsed } = await more(raw, row));
+        stage = more === this.d.analyse ? 'full' : 'head';
       } catch (err) {
         return this.fail(row, classifyFailure(err), routeName, attempt);
       }
@@ -414,6 +444,12 @@ export class Pipeline {
     if (permanent) return this.finish(row, 'dead', permanent.reason, routeName, attempt, null);
     if (temporary) return this.fail(row, temporary, routeName, attempt);
     return this.finish(row, 'delivered', null, routeName, attempt, null);
+  }
+
+  /** Whether routing this row reads header fields (recipients come from the headers when the
+   * row has no envelope recipients, as with pulled mail). */
+  private routesNeedHeaders(row: LedgerRow): boolean {
+    return this.routesReadHeaders || (this.routesUseRecipients && row.envelope.rcptTo.length === 0);
   }
 
   private fail(row: LedgerRow, v: FailureVerdict, routeName: string | null, attempt: number): Promise<void> {

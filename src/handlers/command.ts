@@ -25,6 +25,8 @@ export function createCommandHandler(name: string, opts: CommandOptions): Handle
   return {
     name,
     needsBody: opts.input !== 'raw',
+    // Raw input: stdin is the bytes, the environment carries only ids (no header field).
+    needsHeaders: opts.input !== 'raw',
     handle(msg, call) {
       const stdin =
         opts.input === 'raw'

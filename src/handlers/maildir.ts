@@ -20,6 +20,7 @@ export function createMaildirHandler(name: string, opts: { path: string; hardlin
   return {
     name,
     needsBody: false,
+    needsHeaders: false,
     async handle(msg, call) {
       const unique = `${Math.floor(msg.receivedAt.getTime() / 1000)}.M${stableName(call.idempotencyKey)}.${HOST},S=${msg.raw.length}`;
       await writeFileAtomic(join(opts.path, 'new', unique), msg.raw, join(opts.path, 'tmp'), {

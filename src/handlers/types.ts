@@ -20,6 +20,13 @@ export interface Handler {
    * anything).
    */
   readonly needsBody?: boolean;
+  /**
+   * False when the handler reads no header field either: only the raw bytes, the envelope, ids and
+   * the classification (implies `needsBody: false`). When every handler a message goes to says so
+   * and no route reads a header field, the pipeline parses nothing and `msg.parsed` is empty (no
+   * addresses, subject or header map). Undefined counts as true.
+   */
+  readonly needsHeaders?: boolean;
   handle(msg: MessageContext, call: HandlerCall): Promise<void>;
   close?(): Promise<void>;
 }

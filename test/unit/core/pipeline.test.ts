@@ -269,6 +269,126 @@ describe('pipeline body parsing', () => {
     ]);
     expect(body.seen).toEqual([{ subject: 'n2', text: 'body 2\n', from: 'a@b.example' }]);
   });
+
+  it('parses nothing when neither the routes nor the handlers read a header field, and only as much as they read', async () => {
+    const seen: Array<{ h: string; subject: string; text: string | null; autoReply: boolean }> = [];
+    const mk = (name: string, flags: Partial<Pick<Handler, 'needsBody' | 'needsHeaders'>>): Handler => ({
+      name,
+      ...flags,
+      async handle(m) {
+        seen.push({
+          h: name,
+          subject: m.parsed.subject,
+          text: m.parsed.text,
+          autoReply: m.classification.autoReply.autoReply,
+        });
+        await Promise.resolve();
+      },
+    });
+    app = testApp(
+      tempDir(),
+      {
+        ...fast,
+        routes: [
+          // envelope recipients: no header needed for SMTP-like rows, To/Cc needed for pulled ones
+          { name: 'env', to: 'c@d.example', handlers: ['bare'] },
+          { name: 'auto', when: { autoReply: true }, handlers: ['bare', 'heads'] },
+          { name: 'all', handlers: ['bare'] },
+        ],
+        handlers: {
+          bare: { maildir: { path: '/x' } },
+          heads: { maildir: { path: '/x' } },
+        },
+      },
+      new Map([
+        ['bare', mk('bare', { needsBody: false, needsHeaders: false })],
+        ['heads', mk('heads', { needsBody: false })],
+      ]),
+    );
+    const calls = { head: 0, full: 0, classify: 0 };
+    const d = (app.pipeline as unknown as { d: Record<string, (...a: unknown[]) => unknown> }).d;
+    for (const [k, name] of [
+      ['analyseHead', 'head'],
+      ['analyse', 'full'],
+      ['classifyOnly', 'classify'],
+    ] as const) {
+      const real = d[k]!;
+      d[k] = (...a: unknown[]) => {
+        calls[name]++;
+        return real(...a);
+      };
+    }
+    app.pipeline.start();
+    const put = (raw: Buffer, rcptTo: string[], key: string) =>
+      app!.intake.receive(raw, {
+        envelope: { mailFrom: 'x@y.example', rcptTo },
+        source: { kind: rcptTo.length ? 'smtp' : 'pop3', source: 's', positionKey: key },
+      });
+    // 1: SMTP row for the envelope route: nothing parsed.
+    await put(MSG(1), ['c@d.example'], 'k1');
+    await app.pipeline.idle();
+    expect(calls).toEqual({ head: 0, full: 0, classify: 1 });
+    // 2: pulled row (no envelope recipients): the `to` route reads To/Cc, so the header block is parsed.
+    await put(MSG(2), [], 'k2');
+    await app.pipeline.idle();
+    expect(calls).toEqual({ head: 1, full: 0, classify: 1 });
+    // 3: an auto-reply to another recipient: routed on the classification alone, then the header
+    // block is parsed because the `heads` handler reads header fields.
+    const auto = Buffer.from(
+      'Message-ID: <a3@test>\r\nFrom: a@b.example\r\nTo: z@d.example\r\nSubject: Out of office\r\nAuto-Submitted: auto-replied\r\n\r\nback monday\r\n',
+    );
+    await put(auto, ['z@d.example'], 'k3');
+    await app.pipeline.idle();
+    expect(calls).toEqual({ head: 2, full: 0, classify: 2 });
+    expect(seen).toEqual([
+      { h: 'bare', subject: '', text: null, autoReply: false },
+      { h: 'bare', subject: 'n2', text: null, autoReply: false },
+      { h: 'bare', subject: 'Out of office', text: null, autoReply: true },
+      { h: 'heads', subject: 'Out of office', text: null, autoReply: true },
+    ]);
+  });
+
+  it('a route on a header field parses the header block even for header-less handlers', async () => {
+    const got: string[] = [];
+    app = testApp(
+      tempDir(),
+      {
+        ...fast,
+        routes: [
+          { name: 'sub', subject: 'n1', handlers: ['bare'] },
+          { name: 'all', action: 'drop' },
+        ],
+        handlers: { bare: { maildir: { path: '/x' } } },
+      },
+      new Map([
+        [
+          'bare',
+          {
+            name: 'bare',
+            needsBody: false,
+            needsHeaders: false,
+            async handle(m) {
+              got.push(m.parsed.subject);
+              await Promise.resolve();
+            },
+          } satisfies Handler,
+        ],
+      ]),
+    );
+    app.pipeline.start();
+    const a = await app.intake.receive(MSG(1), {
+      envelope: { mailFrom: null, rcptTo: ['c@d.example'] },
+      source: { kind: 'smtp', source: 's', positionKey: 'k1' },
+    });
+    const b = await app.intake.receive(MSG(2), {
+      envelope: { mailFrom: null, rcptTo: ['c@d.example'] },
+      source: { kind: 'smtp', source: 's', positionKey: 'k2' },
+    });
+    await app.pipeline.idle();
+    expect(got).toEqual(['n1']);
+    expect(app.store.get(a.row.id)!.status).toBe('delivered');
+    expect(app.store.get(b.row.id)!.status).toBe('skipped');
+  });
 });
 
 describe('pipeline wake-ups', () => {
