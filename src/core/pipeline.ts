@@ -108,6 +108,18 @@ export class Pipeline {
     setMaxListeners(0, this.abort.signal);
   }
 
+  /** False when no message can need parsing: every handler and route reads no header field (a
+   * catch-all or `when:` route into Maildir, for instance). Then the parser need not be loaded. */
+  get mayParse(): boolean {
+    return !(
+      this.d.classifyOnly &&
+      this.d.analyseHead &&
+      !this.routesReadHeaders &&
+      !this.routesUseRecipients &&
+      [...this.d.handlers.values()].every((h) => h.needsHeaders === false)
+    );
+  }
+
   onOutcome(fn: (e: OutcomeEvent) => void): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);

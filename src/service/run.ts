@@ -110,7 +110,7 @@ export async function startService(app: App, opts: RunOptions): Promise<Service>
         try {
           const run = s.runOnce();
           // The parser loads while the source connects and logs in, not before (see parse-lazy.ts).
-          preloadParser();
+          if (app.pipeline.mayParse) preloadParser();
           const r = await run;
           if (r.errors) failed = true;
         } catch (err) {
@@ -154,7 +154,7 @@ export async function startService(app: App, opts: RunOptions): Promise<Service>
   }
   // A no-op when already loading; without pull sources (push only, or nothing to run) it loads now,
   // before the first message needs it.
-  preloadParser();
+  if (app.pipeline.mayParse) preloadParser();
 
   return {
     sources,

@@ -388,6 +388,21 @@ describe('pipeline body parsing', () => {
     expect(got).toEqual(['n1']);
     expect(app.store.get(a.row.id)!.status).toBe('delivered');
     expect(app.store.get(b.row.id)!.status).toBe('skipped');
+    expect(app.pipeline.mayParse).toBe(true);
+  });
+
+  it('knows when no message can need the parser (catch-all route into Maildir)', async () => {
+    app = testApp(tempDir());
+    expect(app.pipeline.mayParse).toBe(false);
+    await app.close();
+    app = testApp(tempDir(), {
+      routes: [{ name: 'all', handlers: ['out', 'f'] }],
+      handlers: {
+        out: { maildir: { path: '/x' } },
+        f: { file: { path: '/x' } },
+      },
+    });
+    expect(app.pipeline.mayParse).toBe(true);
   });
 });
 
