@@ -94,7 +94,7 @@ const runners = {
         env: { ...process.env, LOG_FORMAT: 'json' },
       },
     );
-    if (process.env.BENCH_LOG) writeFileSync(process.env.BENCH_LOG, r.stderr);
+    if (process.env.BENCH_LOG) writeFileSync(process.env.BENCH_LOG, r.stderr + r.stdout); // stdout: e.g. --trace-gc
     const line = r.stderr.split('\n').find((l) => l.includes('"action":"pop3-run"'));
     const fetchMs = line ? JSON.parse(line).fetchMs : NaN;
     return { ...r, md, note: `fetch into spool ${(fetchMs / 1000).toFixed(2)} s` };
