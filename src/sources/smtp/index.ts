@@ -124,7 +124,8 @@ export const startPushListener: StartPushListener = async (opts) => {
       stream.on('error', () => undefined);
       intake
         .receiveStream(stream, {
-          inspect: new BareLfCheck(cfg.bareLf === 'reject'),
+          // `accept` looks at nothing (the bytes are kept as sent), so only `reject` scans the lines.
+          ...(cfg.bareLf === 'reject' ? { inspect: new BareLfCheck(true) } : {}),
           envelope: { mailFrom, rcptTo },
           source: { kind: 'smtp', source: SOURCE, positionKey: `smtp:${SOURCE}:${queueId}` },
           maxBytes: cfg.maxSize,
