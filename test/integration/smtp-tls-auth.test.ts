@@ -5,9 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import nodemailer from 'nodemailer';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REDACT_PATHS } from '../../src/log.js';
+import { createLogger } from '../../src/log.js';
 import {
   makeMessage,
   RawSmtp,
@@ -32,7 +31,7 @@ describe('smtp listener: STARTTLS and AUTH', () => {
     caPem = await readFile(ca.caFile);
     const out = new PassThrough();
     out.on('data', (d: Buffer) => logLines.push(d.toString('utf8')));
-    const log = pino({ level: 'debug', redact: { paths: REDACT_PATHS, censor: '[REDACTED]' } }, out);
+    const log = createLogger({ level: 'debug', destination: out });
     bed = await startSmtpBed(
       {
         tls: { certFile: ca.certFile, keyFile: ca.keyFile },

@@ -26,4 +26,47 @@ describe('logger', () => {
     expect(out).toContain('[REDACTED]');
     expect(JSON.parse(out.split('\n')[0]!)).toMatchObject({ msg: 'login', level: 30 });
   });
+
+  it('censors secrets at three levels, in errors and child bindings, without touching the caller object', () => {
+    let out = '';
+    const dest = new Writable({
+      write(c: Buffer, _e, cb) {
+        out += c.toString();
+        cb();
+      },
+    });
+    const log = createLogger({ level: 'info', destination: dest });
+    const obj = {
+      user: 'u1',
+      source: { oauth2: { clientSecret: 'cs-1', user: 'u2' } },
+      list: [{ token: 'tk-2' }],
+      data: Buffer.from('kept'),
+    };
+    log.info(obj, 'nested');
+    const err = Object.assign(new Error('login failed'), { code: 'AUTH', password: 'pw-3' });
+    log.error({ err }, 'failed');
+    log.child({ auth: { pass: 'pw-4' }, mod: 'x' }).info({ ok: true }, 'child');
+    // Deeper than three levels is not searched (as with the path list it replaces).
+    log.info({ a: { b: { c: { password: 'deep-5' } } } }, 'deep');
+    for (const s of ['cs-1', 'tk-2', 'pw-3', 'pw-4']) expect(out).not.toContain(s);
+    const [nested, failed, child] = out.split('\n').map((l) => (l ? JSON.parse(l) : null));
+    expect(nested).toMatchObject({
+      user: 'u1',
+      source: { oauth2: { clientSecret: '[REDACTED]', user: 'u2' } },
+      list: [{ token: '[REDACTED]' }],
+    });
+    expect(failed.err).toMatchObject({
+      type: 'Error',
+      message: 'login failed',
+      code: 'AUTH',
+      password: '[REDACTED]',
+    });
+    expect(failed.err.stack).toContain('login failed');
+    expect(child).toMatchObject({ auth: { pass: '[REDACTED]' }, mod: 'x', ok: true });
+    expect(out).toContain('deep-5');
+    // The caller's objects are unchanged.
+    expect(obj.source.oauth2.clientSecret).toBe('cs-1');
+    expect(obj.list[0]!.token).toBe('tk-2');
+    expect(err.password).toBe('pw-3');
+  });
 });
