@@ -11,7 +11,13 @@ let loaded: ParseModule | null = null;
 
 /** The parser module, imported once. */
 export function parser(): Promise<ParseModule> {
-  loading ??= import('./parse.js').then((m) => (loaded = m));
+  loading ??= import('./parse.js').then(
+    (m) => (loaded = m),
+    (err: unknown) => {
+      loading = null; // the next message tries again (and fails the same way, visibly)
+      throw err;
+    },
+  );
   return loading;
 }
 
@@ -20,7 +26,8 @@ export function parserIfLoaded(): ParseModule | null {
   return loaded;
 }
 
-/** Starts loading the parser in the background; a failure surfaces at first use. */
-export function preloadParser(): void {
-  parser().catch(() => undefined);
+/** Starts loading the parser in the background. A failure goes to `onError` (the service logs
+ * it at once) and surfaces again when a message needs the parser: that message fails, temporarily. */
+export function preloadParser(onError: (err: unknown) => void = () => undefined): void {
+  parser().catch(onError);
 }

@@ -34,6 +34,10 @@ export interface Service {
 
 export async function startService(app: App, opts: RunOptions): Promise<Service> {
   const { config, log } = app;
+  const preload = () =>
+    preloadParser((err) =>
+      log.error({ action: 'parser-load-failed', err }, 'the message parser could not be loaded'),
+    );
   // --once: listen for dead letters before the pipeline starts (it resumes unfinished rows at once).
   let sawDead = false;
   const offDead = opts.once
@@ -110,7 +114,7 @@ export async function startService(app: App, opts: RunOptions): Promise<Service>
         try {
           const run = s.runOnce();
           // The parser loads while the source connects and logs in, not before (see parse-lazy.ts).
-          if (app.pipeline.mayParse) preloadParser();
+          if (app.pipeline.mayParse) preload();
           const r = await run;
           if (r.errors) failed = true;
         } catch (err) {
@@ -154,7 +158,7 @@ export async function startService(app: App, opts: RunOptions): Promise<Service>
   }
   // A no-op when already loading; without pull sources (push only, or nothing to run) it loads now,
   // before the first message needs it.
-  if (app.pipeline.mayParse) preloadParser();
+  if (app.pipeline.mayParse) preload();
 
   return {
     sources,
