@@ -162,7 +162,7 @@ const runners = {
   fetchmail(dc, u, dir) {
     const md = maildir(join(dir, 'Maildir'));
     const rc = join(dir, 'fetchmailrc');
-    const mda = `/bin/sh -c 'f=$(date +%s).$$.fm; cat > ${md}/tmp/$f && mv ${md}/tmp/$f ${md}/new/$f'`;
+    const mda = `/bin/sh -c 'f=$(date +%s.%N).$$.fm; cat > ${md}/tmp/$f && mv ${md}/tmp/$f ${md}/new/$f'`;
     writeFileSync(
       rc,
       [
