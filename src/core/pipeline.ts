@@ -369,7 +369,7 @@ export class Pipeline {
     const headFirst = this.d.analyseHead && this.someRawOnly ? this.d.analyseHead : null;
     const classifyOnly =
       headFirst && this.someHeaderless && !this.routesNeedHeaders(row) ? this.d.classifyOnly : undefined;
-    let stage: 'none' | 'head' | 'full' = classifyOnly ? 'none' : headFirst ? 'head' : 'full';
+    const stage: 'none' | 'head' | 'full' = classifyOnly ? 'none' : headFirst ? 'head' : 'full';
     try {
       if (classifyOnly) {
         classification = classifyOnly(raw);
@@ -405,7 +405,6 @@ export class Pipeline {
     if (more) {
       try {
         ({ parsed } = await more(raw, row));
-        stage = more === this.d.analyse ? 'full' : 'head';
       } catch (err) {
         return this.fail(row, classifyFailure(err), routeName, attempt);
       }
