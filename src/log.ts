@@ -27,8 +27,16 @@ function walkable(v: unknown): v is Walkable {
   return v !== null && typeof v === 'object' && !ArrayBuffer.isView(v);
 }
 
+/** The fields looked at: own enumerable ones, and an error's `cause` (not enumerable, but pino's
+ * error serializer writes it out). */
+function keysOf(o: Walkable): string[] {
+  const keys = Object.keys(o);
+  if (o instanceof Error && o.cause !== undefined && !keys.includes('cause')) keys.push('cause');
+  return keys;
+}
+
 function hasSecret(o: Walkable, depth: number): boolean {
-  for (const k of Object.keys(o)) {
+  for (const k of keysOf(o)) {
     if (SECRET_KEYS.has(k)) return true;
     const v = o[k];
     if (depth < REDACT_DEPTH && walkable(v) && hasSecret(v, depth + 1)) return true;
@@ -47,7 +55,7 @@ function censored(o: Walkable, depth: number): Walkable {
           Object.getOwnPropertyDescriptors(o),
         ) as Walkable)
       : { ...o };
-  for (const k of Object.keys(o)) {
+  for (const k of keysOf(o)) {
     const v = o[k];
     if (SECRET_KEYS.has(k)) copy[k] = CENSOR;
     else if (depth < REDACT_DEPTH && walkable(v) && hasSecret(v, depth + 1)) copy[k] = censored(v, depth + 1);

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/log.js';
+import { createLogger, redactSecrets } from '../../src/log.js';
 
 describe('logger', () => {
   it('redacts secrets by path in JSON output', () => {
@@ -45,11 +45,19 @@ describe('logger', () => {
     log.info(obj, 'nested');
     const err = Object.assign(new Error('login failed'), { code: 'AUTH', password: 'pw-3' });
     log.error({ err }, 'failed');
+    const outer = new Error('fetch failed', { cause: Object.assign(new Error('auth'), { token: 'tk-6' }) });
+    log.error({ err: outer }, 'caused');
     log.child({ auth: { pass: 'pw-4' }, mod: 'x' }).info({ ok: true }, 'child');
     // Deeper than three levels is not searched (as with the path list it replaces).
     log.info({ a: { b: { c: { password: 'deep-5' } } } }, 'deep');
-    for (const s of ['cs-1', 'tk-2', 'pw-3', 'pw-4']) expect(out).not.toContain(s);
-    const [nested, failed, child] = out.split('\n').map((l) => (l ? JSON.parse(l) : null));
+    for (const s of ['cs-1', 'tk-2', 'pw-3', 'pw-4', 'tk-6']) expect(out).not.toContain(s);
+    const [nested, failed, , child] = out.split('\n').map((l) => (l ? JSON.parse(l) : null));
+    // pino's error serializer prints a cause's message and stack, not its fields; the censored copy
+    // has them censored anyway (a serializer that prints them gets no secret), the original not.
+    const copy = redactSecrets({ err: outer });
+    expect((copy.err.cause as { token: string }).token).toBe('[REDACTED]');
+    expect(copy.err).toBeInstanceOf(Error);
+    expect((outer.cause as { token: string }).token).toBe('tk-6');
     expect(nested).toMatchObject({
       user: 'u1',
       source: { oauth2: { clientSecret: '[REDACTED]', user: 'u2' } },
