@@ -94,6 +94,9 @@ export class Pipeline {
   private readonly routesReadHeaders: boolean;
   /** Some route matches on recipients (from the envelope, else from To/Cc/Delivered-To). */
   private readonly routesUseRecipients: boolean;
+  /** False when no message can need parsing: every handler and route reads no header field (a
+   * catch-all or `when:` route into Maildir, for instance). Then the parser need not be loaded. */
+  readonly mayParse: boolean;
 
   constructor(private readonly d: PipelineDeps) {
     this.now = d.now ?? Date.now;
@@ -104,20 +107,15 @@ export class Pipeline {
         r.from !== undefined || r.subject !== undefined || r.headers !== undefined || r.ticket !== undefined,
     );
     this.routesUseRecipients = d.routes.some((r) => r.to !== undefined);
-    // Every in-flight handler call listens for the hard-stop signal.
-    setMaxListeners(0, this.abort.signal);
-  }
-
-  /** False when no message can need parsing: every handler and route reads no header field (a
-   * catch-all or `when:` route into Maildir, for instance). Then the parser need not be loaded. */
-  get mayParse(): boolean {
-    return !(
-      this.d.classifyOnly &&
-      this.d.analyseHead &&
+    this.mayParse = !(
+      d.classifyOnly &&
+      d.analyseHead &&
       !this.routesReadHeaders &&
       !this.routesUseRecipients &&
-      [...this.d.handlers.values()].every((h) => h.needsHeaders === false)
+      [...d.handlers.values()].every((h) => h.needsHeaders === false)
     );
+    // Every in-flight handler call listens for the hard-stop signal.
+    setMaxListeners(0, this.abort.signal);
   }
 
   onOutcome(fn: (e: OutcomeEvent) => void): () => void {

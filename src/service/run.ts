@@ -112,10 +112,7 @@ export async function startService(app: App, opts: RunOptions): Promise<Service>
       let failed = false;
       for (const s of sources) {
         try {
-          const run = s.runOnce();
-          // The parser loads while the source connects and logs in, not before (see parse-lazy.ts).
-          if (app.pipeline.mayParse) preload();
-          const r = await run;
+          const r = await s.runOnce();
           if (r.errors) failed = true;
         } catch (err) {
           failed = true;
@@ -156,8 +153,9 @@ export async function startService(app: App, opts: RunOptions): Promise<Service>
     }
     done = new Promise<number>(() => undefined);
   }
-  // A no-op when already loading; without pull sources (push only, or nothing to run) it loads now,
-  // before the first message needs it.
+  // The sources have started connecting (the --once loop and the scheduled runs above went as far
+  // as their first wait): the parser loads meanwhile, not before (see parse-lazy.ts), and only when
+  // some message may need it.
   if (app.pipeline.mayParse) preload();
 
   return {
