@@ -5,7 +5,7 @@
 //
 //   npm run build && node bench/pop3-compare.js [--messages 2000,10000] [--tools mailintake,mpop,...]
 //   BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=DIR" adds node flags to the mailintake runs (profiling);
-//   BENCH_LOG=FILE keeps the `run --once` log.
+//   BENCH_LOG=FILE keeps the `run --once` log (stderr, then stdout: e.g. --trace-gc output).
 //
 // `mailintake-c32` is the same run with `pipeline: { concurrency: 32 }`. `mailintake-warm` times one
 // poll of a long-running worker instead of `run --once` (see bench/pop3-warm-child.js).
