@@ -1,12 +1,18 @@
 /**
  * The spool: raw message bytes on disk, one file per message, its data fdatasynced and its
- * directory fsynced before the message counts as received. Bytes are written exactly as given;
- * nothing decodes them. Directory fsyncs of concurrent writers are batched (group commit).
+ * directory entry on stable storage before the message counts as received. Bytes are written
+ * exactly as given; nothing decodes them.
+ *
+ * Files are made ahead of time (`FilePool`): a few empty files per day directory, created and open,
+ * their directory entries fsynced in one go. A message is written into one at once, so neither the
+ * file's creation nor a directory fsync lies between the sender's data and its 250; only the file's
+ * own fdatasync does. Unused files are removed by `close()`; a crash leaves at most a pool's worth of
+ * empty files in the day's directory.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { finished, type Readable } from 'node:stream';
 import { SizeLimitError } from '../core/errors.js';
 import { syncDir } from './dirsync.js';
@@ -50,8 +56,85 @@ const HEAD_BYTES = 64 * 1024;
 const CACHE_MAX = 16 * 1024 * 1024;
 const CACHE_ONE_MAX = 1024 * 1024;
 
+/** A spool file made ahead of time: empty, open for writing, its directory entry durable. */
+interface Slot {
+  path: string;
+  fd: number;
+}
+
+/** Files made per refill; a refill starts when this many or fewer are left. */
+const POOL_BATCH = 16;
+const POOL_LOW = 8;
+
+/**
+ * Empty spool files of one directory, made ahead of time: a refill creates a batch, one file at a
+ * time, and fsyncs the directory once.
+ */
+class FilePool {
+  private ready: Slot[] = [];
+  private refilling: Promise<void> | null = null;
+
+  constructor(
+    readonly dir: string,
+    private readonly name: () => string,
+  ) {}
+
+  /** A file at once when one is ready (the usual case), else once a refill made some. */
+  take(): Slot | Promise<Slot> {
+    if (this.ready.length <= POOL_LOW) this.refill().catch(() => undefined); // a taker sees the error
+    return this.ready.shift() ?? this.refill().then(() => this.take());
+  }
+
+  private refill(): Promise<void> {
+    this.refilling ??= (async () => {
+      try {
+        // One at a time: libuv's pool (4 threads) stays free for the fsyncs acknowledgements wait for.
+        const made: Slot[] = [];
+        let failure: unknown = null;
+        for (let i = 0; i < POOL_BATCH && !failure; i++) {
+          const path = join(this.dir, this.name());
+          try {
+            made.push({ path, fd: await openFd(path, 'wx', 0o640) });
+          } catch (err) {
+            failure = err;
+          }
+        }
+        if (made.length) {
+          try {
+            await syncDir(this.dir);
+          } catch (err) {
+            discard(made);
+            throw err;
+          }
+          this.ready.push(...made);
+        }
+        if (!made.length) throw failure as Error;
+      } finally {
+        this.refilling = null;
+      }
+    })();
+    return this.refilling;
+  }
+
+  /** Closes and removes the files not handed out. */
+  drain(): void {
+    discard(this.ready.splice(0));
+  }
+}
+
+function discard(slots: Slot[]): void {
+  for (const s of slots) {
+    try {
+      closeSync(s.fd);
+      unlinkSync(s.path);
+    } catch {
+      // gone already; an empty file left behind is harmless
+    }
+  }
+}
+
 export class Spool {
-  private readonly made = new Set<string>();
+  private readonly pools = new Map<string, FilePool>();
   private readonly cache = new Map<string, Buffer>();
   private cacheBytes = 0;
 
@@ -59,15 +142,54 @@ export class Spool {
     mkdirSync(dir, { recursive: true });
   }
 
-  private async target(): Promise<{ dir: string; path: string }> {
-    const day = new Date().toISOString().slice(0, 10);
-    const dir = join(this.dir, day);
-    if (!this.made.has(dir)) {
-      await mkdir(dir, { recursive: true });
-      this.made.add(dir);
+  /** A file for the next message, in today's directory (synchronously when the pool has one). */
+  private slot(): Slot | Promise<Slot> {
+    const dir = join(this.dir, new Date().toISOString().slice(0, 10));
+    const pool = this.pools.get(dir);
+    if (pool) {
+      const got = pool.take();
+      if (!(got instanceof Promise)) return got;
+      return got.catch((err: unknown) => {
+        // The directory was removed under us: made again by the next message.
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.dropPool(dir);
+        throw err;
+      });
     }
-    const name = `${Date.now().toString(36)}-${PROCESS_TAG}-${(seq++).toString(36)}.eml`;
-    return { dir, path: join(dir, name) };
+    return (async () => {
+      await mkdir(dir, { recursive: true });
+      let p = this.pools.get(dir);
+      if (!p) {
+        // A new day: the files left in earlier days' pools are removed.
+        for (const old of this.pools.values()) old.drain();
+        this.pools.clear();
+        p = new FilePool(dir, () => `${Date.now().toString(36)}-${PROCESS_TAG}-${(seq++).toString(36)}.eml`);
+        this.pools.set(dir, p);
+      }
+      return p.take();
+    })();
+  }
+
+  private dropPool(dir: string): void {
+    this.pools.get(dir)?.drain();
+    this.pools.delete(dir);
+  }
+
+  /**
+   * A file made ahead of time may have been removed since (its day directory deleted by hand): the
+   * bytes would then go to a file without a name, and the message could not be read back. Refused
+   * instead (the sender is told to retry) and the pool is dropped: the next message makes the
+   * directory and new files. fstat of an open descriptor, about a microsecond.
+   */
+  private stillLinked(fd: number, path: string): void {
+    if (fstatSync(fd).nlink > 0) return;
+    this.dropPool(dirname(path));
+    throw new Error(`spool file ${path} was removed before the message was written`);
+  }
+
+  /** Removes the files made ahead of time and not used. Writes after this make new ones. */
+  close(): void {
+    for (const p of this.pools.values()) p.drain();
+    this.pools.clear();
   }
 
   /**
@@ -76,11 +198,12 @@ export class Spool {
    * `durable`; the ledger commit runs in parallel with both syncs (see Intake).
    */
   async write(raw: Buffer, prefix?: Buffer): Promise<SpooledFile> {
-    const { dir, path } = await this.target();
+    const got = this.slot();
+    const { path, fd } = got instanceof Promise ? await got : got;
     const parts = prefix?.length ? [prefix, raw] : [raw];
-    const fd = await openFd(path, 'wx', 0o640); // create-exclusive; synced once, at the end
     try {
       writeAllFdSync(fd, parts);
+      this.stillLinked(fd, path);
     } catch (err) {
       closeSyncFd(fd);
       await rm(path, { force: true });
@@ -92,7 +215,7 @@ export class Spool {
       size: raw.length + (prefix?.length ?? 0),
       sha256: createHash('sha256').update(raw).digest('hex'),
       head: raw.subarray(0, HEAD_BYTES),
-      durable: syncAndClose(fd, syncDir(dir)),
+      durable: syncAndClose(fd),
     };
   }
 
@@ -102,10 +225,8 @@ export class Spool {
    * (after the whole stream was read). Read with 'data' events: an async iterator costs a promise
    * per chunk, which shows at thousands of messages a second. */
   async writeStream(stream: Readable, opts: StreamOptions): Promise<SpooledFile> {
-    const { dir, path } = await this.target();
-    const fd = await openFd(path, 'wx', 0o640); // create-exclusive; synced once, at the end
-    // The directory entry exists now: its fsync can run while the bytes arrive (off the ack path).
-    const dirSynced = syncDir(dir);
+    const got = this.slot();
+    const { path, fd } = got instanceof Promise ? await got : got;
     const hash = createHash('sha256');
     const headParts: Buffer[] = [];
     let headLen = 0;
@@ -160,10 +281,10 @@ export class Spool {
       const refused = opts.inspect?.finish() ?? null;
       if (refused) throw refused;
       if (batch.length) writeAllFdSync(fd, batch);
+      this.stillLinked(fd, path);
     } catch (err) {
       closeSyncFd(fd);
       await rm(path, { force: true });
-      dirSynced.catch(() => undefined);
       throw err;
     }
     if (all) this.remember(path, all);
@@ -175,7 +296,7 @@ export class Spool {
         headParts.length === 1
           ? headParts[0]!.subarray(0, HEAD_BYTES)
           : Buffer.concat(headParts).subarray(0, HEAD_BYTES),
-      durable: syncAndClose(fd, dirSynced),
+      durable: syncAndClose(fd),
     };
   }
 
@@ -211,10 +332,10 @@ export class Spool {
 }
 
 /**
- * One fdatasync of the file's data (on libuv's pool), in parallel with its directory's group fsync;
- * the descriptor is closed after. Resolves when both are done: the file is then durable.
+ * One fdatasync of the file's data and size (on libuv's pool); the descriptor is closed after. The
+ * directory entry was made durable before the file was handed out (`FilePool`), so the file is
+ * durable when this resolves.
  */
-function syncAndClose(fd: number, dirSynced: Promise<void>): Promise<void> {
-  const dataSynced = fdatasyncFd(fd).finally(() => closeFd(fd).catch(() => undefined));
-  return Promise.all([dataSynced, dirSynced]).then(() => undefined);
+function syncAndClose(fd: number): Promise<void> {
+  return fdatasyncFd(fd).finally(() => closeFd(fd).catch(() => undefined));
 }

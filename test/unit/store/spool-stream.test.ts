@@ -1,6 +1,7 @@
 /** Spool.writeStream: bytes kept exactly, and a source stream that fails, or had already failed or
- * ended before the spool read it, settles the write instead of leaving it waiting. */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+ * ended before the spool read it, settles the write instead of leaving it waiting. Spool files made
+ * ahead of time: none left after close(), and a removed directory refuses one message, not all. */
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -34,6 +35,7 @@ describe('Spool.writeStream', () => {
     s.write(Buffer.from('abc'));
     setTimeout(() => s.destroy(new Error('client gone')), 20);
     await expect(w).rejects.toThrow('client gone');
+    spool.close(); // removes the files made ahead of time
     expect(files(dir)).toEqual([]);
   });
 
@@ -51,6 +53,7 @@ describe('Spool.writeStream', () => {
     empty.end();
     const f = await spool.writeStream(empty, { maxBytes: 100 });
     expect(readFileSync(f.path).length).toBe(0);
+    spool.close();
     expect(files(dir)).toEqual([f.path]);
   });
 
@@ -66,7 +69,46 @@ describe('Spool.writeStream', () => {
       spool.writeStream(Readable.from([Buffer.alloc(3)]), { maxBytes: 100, inspect }),
     ).rejects.toThrow('no');
     expect(seen).toEqual([3]);
+    spool.close();
     expect(files(dir)).toEqual([]);
     expect(existsSync(dir)).toBe(true);
+  });
+});
+
+describe('Spool files made ahead of time', () => {
+  it('holds exactly the written messages after close(), each byte for byte', async () => {
+    const dir = tempDir();
+    const spool = new Spool(dir);
+    const bodies = Array.from({ length: 40 }, (_, i) =>
+      Buffer.from(`Subject: ${i}\r\n\r\n${'x'.repeat(i)}\r\n`),
+    );
+    const written = await Promise.all(
+      bodies.map((b, i) =>
+        i % 2 ? spool.write(b) : spool.writeStream(Readable.from([b]), { maxBytes: 1000 }),
+      ),
+    );
+    await Promise.all(written.map((f) => f.durable));
+    expect(files(dir).length).toBeGreaterThan(40); // the pool's empty files are there too
+    spool.close();
+    expect(files(dir).sort()).toEqual(written.map((f) => f.path).sort());
+    written.forEach((f, i) => expect(readFileSync(f.path).equals(bodies[i]!)).toBe(true));
+    // A write after close() makes new files.
+    const late = await spool.write(Buffer.from('late'));
+    await late.durable;
+    expect(readFileSync(late.path, 'latin1')).toBe('late');
+  });
+
+  it('refuses a message whose file was removed, then makes the directory again', async () => {
+    const dir = tempDir();
+    const spool = new Spool(dir);
+    const first = await spool.write(Buffer.from('one'));
+    await first.durable;
+    rmSync(dir, { recursive: true }); // the spool removed by hand under a running process
+    await expect(spool.write(Buffer.from('two'))).rejects.toThrow(/was removed/);
+    const third = await spool.writeStream(Readable.from([Buffer.from('three')]), { maxBytes: 100 });
+    await third.durable;
+    expect(readFileSync(third.path, 'latin1')).toBe('three');
+    spool.close();
+    expect(files(dir)).toEqual([third.path]);
   });
 });
