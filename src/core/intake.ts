@@ -121,11 +121,20 @@ export class Intake {
     return this.commitDurably(file, req, final);
   }
 
+  /**
+   * `newPosition`: the source vouches that this position was never recorded (an SMTP transaction
+   * id), so the lookup before spooling is skipped; the insert still checks it in its transaction.
+   */
   async receiveStream(
     stream: Readable,
-    req: IntakeRequest & { maxBytes: number; prefix?: Buffer; inspect?: ChunkInspector },
+    req: IntakeRequest & {
+      maxBytes: number;
+      prefix?: Buffer;
+      inspect?: ChunkInspector;
+      newPosition?: boolean;
+    },
   ): Promise<IntakeResult> {
-    const existing = this.store.getByPosition(req.source.positionKey);
+    const existing = req.newPosition ? undefined : this.store.getByPosition(req.source.positionKey);
     if (existing) {
       stream.resume();
       return { row: existing, created: false, known: true };

@@ -222,12 +222,13 @@ export class Pipeline {
   offer(row: LedgerRow): boolean {
     if (!this.running || this.dirty || this.pumping || row.status !== 'received') return false;
     if (this.inFlight.has(row.id) || this.inFlight.size >= this.d.concurrency) return false;
-    this.begin(row);
+    this.begin(row, true);
     return true;
   }
 
-  private begin(row: LedgerRow): void {
-    const p = this.process(row)
+  /** `fresh`: the row was inserted just now (offered by intake), so no handler outcome exists yet. */
+  private begin(row: LedgerRow, fresh = false): void {
+    const p = this.process(row, fresh)
       .catch(async (err: unknown) => {
         // A bug, not the message: back off like a temporary failure so it cannot spin.
         this.d.log.error({ err, id: row.id }, 'pipeline bug: process threw');
@@ -338,7 +339,7 @@ export class Pipeline {
     if (failed) this.armTimer(); // a retry time may be the next one due
   }
 
-  private async process(row: LedgerRow): Promise<void> {
+  private async process(row: LedgerRow, fresh: boolean): Promise<void> {
     const attempt = row.attempts + 1;
     let raw: Buffer;
     try {
@@ -388,7 +389,8 @@ export class Pipeline {
     const deliver = matches.filter((m) => m.route.action === 'deliver');
     if (!deliver.length)
       return this.finish(row, 'skipped', `dropped by route ${routeName}`, routeName, attempt, null);
-    const done = new Map(this.d.store.handlerOutcomes(row.id).map((o) => [o.handler, o]));
+    // Outcomes of earlier attempts (a retried row keeps its handlers' `ok`); none for a fresh row.
+    const done = new Map(fresh ? [] : this.d.store.handlerOutcomes(row.id).map((o) => [o.handler, o]));
     const toRun = deliver.flatMap((m) =>
       m.route.handlers
         .filter((h) => done.get(invocationKey(m, h))?.status !== 'ok')
@@ -486,7 +488,10 @@ export class Pipeline {
     attempt: number,
   ): Promise<FailureVerdict | null> {
     const handler = this.d.handlers.get(hname);
-    const log = this.d.log.child({ id: msg.id, handler: hname, route: m.route.name });
+    // Made when first used (a Maildir delivery never logs): a child logger costs ~10 µs a call.
+    let log: Logger | undefined;
+    const logOf = (): Logger =>
+      (log ??= this.d.log.child({ id: msg.id, handler: hname, route: m.route.name }));
     let verdict: FailureVerdict | null = null;
     const started = performance.now();
     if (!handler) {
@@ -501,7 +506,9 @@ export class Pipeline {
             attempt,
             match: m,
             signal,
-            log,
+            get log() {
+              return logOf();
+            },
           }),
           signal,
         );
@@ -539,7 +546,7 @@ export class Pipeline {
       });
     }
     if (verdict)
-      log.warn(
+      logOf().warn(
         {
           action: 'handler-failed',
           code: verdict.code,

@@ -128,6 +128,7 @@ export const startPushListener: StartPushListener = async (opts) => {
           ...(cfg.bareLf === 'reject' ? { inspect: new BareLfCheck(true) } : {}),
           envelope: { mailFrom, rcptTo },
           source: { kind: 'smtp', source: SOURCE, positionKey: `smtp:${SOURCE}:${queueId}` },
+          newPosition: true, // a queue id is a new random session id and a counter
           maxBytes: cfg.maxSize,
           prefix,
         })
