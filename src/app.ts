@@ -110,7 +110,7 @@ export function createApp(
       await pipeline.stop();
       await parsePool.close();
       for (const h of handlers.values()) await h.close?.();
-      spool.close();
+      await spool.close();
       store.close();
     },
   };

@@ -62,17 +62,23 @@ interface Slot {
   fd: number;
 }
 
-/** Files made per refill; a refill starts when this many or fewer are left. */
+/** Files made per refill (at least); a refill starts when this many or fewer are left. */
 const POOL_BATCH = 16;
 const POOL_LOW = 8;
 
 /**
- * Empty spool files of one directory, made ahead of time: a refill creates a batch, one file at a
- * time, and fsyncs the directory once.
+ * Empty spool files of one directory, made ahead of time. A refill creates a batch (enough for the
+ * writers waiting, if any, plus the low mark), fsyncs the directory once, then serves the writers
+ * waiting first. While nobody waits, files are created one at a time, so that libuv's pool (four
+ * threads) stays free for the fsyncs acknowledgements wait for; four at a time while writers wait
+ * (a burst of pulled mail).
  */
 class FilePool {
   private ready: Slot[] = [];
+  private readonly waiting: Array<{ resolve: (s: Slot) => void; reject: (e: Error) => void }> = [];
+  /** The refill running now (settles, never rejects). */
   private refilling: Promise<void> | null = null;
+  private dropped = false;
 
   constructor(
     readonly dir: string,
@@ -81,44 +87,67 @@ class FilePool {
 
   /** A file at once when one is ready (the usual case), else once a refill made some. */
   take(): Slot | Promise<Slot> {
-    if (this.ready.length <= POOL_LOW) this.refill().catch(() => undefined); // a taker sees the error
-    return this.ready.shift() ?? this.refill().then(() => this.take());
+    const slot = this.ready.shift();
+    if (this.ready.length <= POOL_LOW) this.refill();
+    if (slot) return slot;
+    return new Promise<Slot>((resolve, reject) => {
+      this.waiting.push({ resolve, reject });
+      this.refill();
+    });
   }
 
-  private refill(): Promise<void> {
-    this.refilling ??= (async () => {
-      try {
-        // One at a time: libuv's pool (4 threads) stays free for the fsyncs acknowledgements wait for.
-        const made: Slot[] = [];
-        let failure: unknown = null;
-        for (let i = 0; i < POOL_BATCH && !failure; i++) {
-          const path = join(this.dir, this.name());
-          try {
-            made.push({ path, fd: await openFd(path, 'wx', 0o640) });
-          } catch (err) {
-            failure = err;
-          }
-        }
-        if (made.length) {
-          try {
-            await syncDir(this.dir);
-          } catch (err) {
-            discard(made);
-            throw err;
-          }
-          this.ready.push(...made);
-        }
-        if (!made.length) throw failure as Error;
-      } finally {
+  private refill(): void {
+    if (this.refilling || this.dropped) return;
+    this.refilling = this.makeBatch().then(
+      (made) => {
         this.refilling = null;
-      }
-    })();
-    return this.refilling;
+        while (this.waiting.length && made.length) this.waiting.shift()!.resolve(made.shift()!);
+        if (this.dropped) discard(made);
+        else this.ready.push(...made);
+        if (this.waiting.length || this.ready.length <= POOL_LOW) this.refill();
+      },
+      (err: unknown) => {
+        // Every writer waiting is told (a 4xx for SMTP); the next take() tries again.
+        this.refilling = null;
+        for (const w of this.waiting.splice(0)) w.reject(err as Error);
+      },
+    );
   }
 
-  /** Closes and removes the files not handed out. */
-  drain(): void {
+  private async makeBatch(): Promise<Slot[]> {
+    const want = Math.max(POOL_BATCH, this.waiting.length + POOL_LOW);
+    const made: Slot[] = [];
+    let failure: unknown = null;
+    let started = 0;
+    const creator = async (): Promise<void> => {
+      while (started < want && failure === null) {
+        started++;
+        const path = join(this.dir, this.name());
+        try {
+          made.push({ path, fd: await openFd(path, 'wx', 0o640) });
+        } catch (err) {
+          failure ??= err;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: this.waiting.length ? 4 : 1 }, creator));
+    if (made.length) {
+      try {
+        await syncDir(this.dir);
+      } catch (err) {
+        discard(made);
+        throw err;
+      }
+      return made;
+    }
+    throw failure as Error;
+  }
+
+  /** Closes and removes the files not handed out, including those of a refill running now. */
+  async drain(): Promise<void> {
+    this.dropped = true;
     discard(this.ready.splice(0));
+    await this.refilling;
   }
 }
 
@@ -160,7 +189,7 @@ export class Spool {
       let p = this.pools.get(dir);
       if (!p) {
         // A new day: the files left in earlier days' pools are removed.
-        for (const old of this.pools.values()) old.drain();
+        for (const old of this.pools.values()) void old.drain();
         this.pools.clear();
         p = new FilePool(dir, () => `${Date.now().toString(36)}-${PROCESS_TAG}-${(seq++).toString(36)}.eml`);
         this.pools.set(dir, p);
@@ -170,7 +199,7 @@ export class Spool {
   }
 
   private dropPool(dir: string): void {
-    this.pools.get(dir)?.drain();
+    void this.pools.get(dir)?.drain();
     this.pools.delete(dir);
   }
 
@@ -187,9 +216,10 @@ export class Spool {
   }
 
   /** Removes the files made ahead of time and not used. Writes after this make new ones. */
-  close(): void {
-    for (const p of this.pools.values()) p.drain();
+  async close(): Promise<void> {
+    const pools = [...this.pools.values()];
     this.pools.clear();
+    await Promise.all(pools.map((p) => p.drain()));
   }
 
   /**

@@ -35,7 +35,7 @@ describe('Spool.writeStream', () => {
     s.write(Buffer.from('abc'));
     setTimeout(() => s.destroy(new Error('client gone')), 20);
     await expect(w).rejects.toThrow('client gone');
-    spool.close(); // removes the files made ahead of time
+    await spool.close(); // removes the files made ahead of time
     expect(files(dir)).toEqual([]);
   });
 
@@ -53,7 +53,7 @@ describe('Spool.writeStream', () => {
     empty.end();
     const f = await spool.writeStream(empty, { maxBytes: 100 });
     expect(readFileSync(f.path).length).toBe(0);
-    spool.close();
+    await spool.close();
     expect(files(dir)).toEqual([f.path]);
   });
 
@@ -69,7 +69,7 @@ describe('Spool.writeStream', () => {
       spool.writeStream(Readable.from([Buffer.alloc(3)]), { maxBytes: 100, inspect }),
     ).rejects.toThrow('no');
     expect(seen).toEqual([3]);
-    spool.close();
+    await spool.close();
     expect(files(dir)).toEqual([]);
     expect(existsSync(dir)).toBe(true);
   });
@@ -89,7 +89,7 @@ describe('Spool files made ahead of time', () => {
     );
     await Promise.all(written.map((f) => f.durable));
     expect(files(dir).length).toBeGreaterThan(40); // the pool's empty files are there too
-    spool.close();
+    await spool.close();
     expect(files(dir).sort()).toEqual(written.map((f) => f.path).sort());
     written.forEach((f, i) => expect(readFileSync(f.path).equals(bodies[i]!)).toBe(true));
     // A write after close() makes new files.
@@ -108,7 +108,7 @@ describe('Spool files made ahead of time', () => {
     const third = await spool.writeStream(Readable.from([Buffer.from('three')]), { maxBytes: 100 });
     await third.durable;
     expect(readFileSync(third.path, 'latin1')).toBe('three');
-    spool.close();
+    await spool.close();
     expect(files(dir)).toEqual([third.path]);
   });
 });
