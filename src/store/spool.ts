@@ -102,8 +102,14 @@ class FilePool {
       (made) => {
         this.refilling = null;
         while (this.waiting.length && made.length) this.waiting.shift()!.resolve(made.shift()!);
-        if (this.dropped) discard(made);
-        else this.ready.push(...made);
+        if (this.dropped) {
+          // Dropped meanwhile (closed, a new day, its directory removed): no more refills here.
+          discard(made);
+          for (const w of this.waiting.splice(0))
+            w.reject(new Error(`spool pool for ${this.dir} was closed`));
+          return;
+        }
+        this.ready.push(...made);
         if (this.waiting.length || this.ready.length <= POOL_LOW) this.refill();
       },
       (err: unknown) => {
@@ -207,7 +213,7 @@ export class Spool {
    * A file made ahead of time may have been removed since (its day directory deleted by hand): the
    * bytes would then go to a file without a name, and the message could not be read back. Refused
    * instead (the sender is told to retry) and the pool is dropped: the next message makes the
-   * directory and new files. fstat of an open descriptor, about a microsecond.
+   * directory and new files. One fstat of an open descriptor (a few µs).
    */
   private stillLinked(fd: number, path: string): void {
     if (fstatSync(fd).nlink > 0) return;

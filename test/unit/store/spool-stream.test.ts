@@ -111,4 +111,24 @@ describe('Spool files made ahead of time', () => {
     await spool.close();
     expect(files(dir)).toEqual([third.path]);
   });
+
+  it('close() during a refill: every waiting writer is served or told, none is left waiting', async () => {
+    const dir = tempDir();
+    const spool = new Spool(dir);
+    await (
+      await spool.write(Buffer.from('first'))
+    ).durable;
+    const bodies = Array.from({ length: 40 }, (_, i) => Buffer.from(`m${i}`));
+    const writes = bodies.map((b) => spool.write(b)); // more than the pool holds: some wait for a refill
+    await spool.close();
+    const settled = await Promise.allSettled(writes);
+    const ok = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const refused = settled.flatMap((r) => (r.status === 'rejected' ? [String(r.reason)] : []));
+    expect(ok.length + refused.length).toBe(40);
+    expect(refused.length, 'writers waiting when the pool was closed').toBeGreaterThan(0);
+    for (const e of refused) expect(e).toMatch(/was closed/);
+    await Promise.all(ok.map((f) => f.durable));
+    for (const f of ok) expect(bodies.some((b) => readFileSync(f.path).equals(b))).toBe(true);
+    expect(files(dir).length).toBe(ok.length + 1); // no empty file left behind
+  });
 });
