@@ -48,16 +48,8 @@ describe.skipIf(!IS_ROOT || !HAVE_CLI)('spool out of inodes', () => {
     await waitFor(() => isListening(port), { timeoutMs: 20_000, what: 'listener' });
     const msgs = Array.from({ length: 40 }, () => makeMessage({ to: 'in@example.test', bodyBytes: 2_000 }));
     const codes = new Map<string, number>();
-    const send = async (m: { raw: Buffer; token: string }) => {
-      const s = await RawSmtp.open(port);
-      try {
-        await s.reply();
-        await s.cmd('EHLO c.test');
-        codes.set(m.token, (await s.send('a@c.test', ['in@example.test'], m.raw)).code);
-      } finally {
-        s.destroy();
-      }
-    };
+    const send = async (m: { raw: Buffer; token: string }) =>
+      codes.set(m.token, await RawSmtp.sendOnce(port, 'a@c.test', ['in@example.test'], m.raw));
     for (const m of msgs) await send(m);
     const refused = msgs.filter((m) => codes.get(m.token) !== 250);
     expect(refused.length, 'some sends must find no spool file').toBeGreaterThan(0);

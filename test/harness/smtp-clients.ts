@@ -123,6 +123,18 @@ export class RawSmtp {
     return t;
   }
 
+  /** One message on a connection of its own (banner, EHLO, the transaction); the final reply code. */
+  static async sendOnce(port: number, from: string, to: string[], raw: Buffer): Promise<number> {
+    const s = await RawSmtp.open(port);
+    try {
+      await s.reply();
+      await s.cmd('EHLO c.test');
+      return (await s.send(from, to, raw)).code;
+    } finally {
+      s.destroy();
+    }
+  }
+
   /** Full transaction on an open session (after EHLO); returns the reply to the final dot. */
   async send(from: string, to: string[], raw: Buffer): Promise<SmtpReply> {
     const m = await this.cmd(`MAIL FROM:<${from}>`);
