@@ -173,13 +173,17 @@ export class Spool {
   private readonly cache = new Map<string, Buffer>();
   private cacheBytes = 0;
 
-  constructor(readonly dir: string) {
+  /** `now` decides the day directory (tests change the day). */
+  constructor(
+    readonly dir: string,
+    private readonly now: () => Date = () => new Date(),
+  ) {
     mkdirSync(dir, { recursive: true });
   }
 
   /** A file for the next message, in today's directory (synchronously when the pool has one). */
   private slot(): Slot | Promise<Slot> {
-    const dir = join(this.dir, new Date().toISOString().slice(0, 10));
+    const dir = join(this.dir, this.now().toISOString().slice(0, 10));
     const pool = this.pools.get(dir);
     if (pool) {
       const got = pool.take();

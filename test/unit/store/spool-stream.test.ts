@@ -131,4 +131,20 @@ describe('Spool files made ahead of time', () => {
     for (const f of ok) expect(bodies.some((b) => readFileSync(f.path).equals(b))).toBe(true);
     expect(files(dir).length).toBe(ok.length + 1); // no empty file left behind
   });
+
+  it('a new day: new files in the new directory, the previous day keeps only its messages', async () => {
+    const dir = tempDir();
+    let today = new Date('2026-11-26T23:59:00Z');
+    const spool = new Spool(dir, () => today);
+    const before = await spool.write(Buffer.from('before midnight'));
+    await before.durable;
+    expect(files(join(dir, '2026-11-26')).length).toBeGreaterThan(1); // the pool's empty files
+    today = new Date('2026-11-27T00:01:00Z');
+    const after = await spool.write(Buffer.from('after midnight'));
+    await after.durable;
+    expect(after.path.startsWith(join(dir, '2026-11-27'))).toBe(true);
+    expect(files(join(dir, '2026-11-26'))).toEqual([before.path]);
+    await spool.close();
+    expect(files(dir).sort()).toEqual([before.path, after.path].sort());
+  });
 });
