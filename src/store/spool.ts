@@ -97,19 +97,18 @@ class FilePool {
   }
 
   private refill(): void {
-    if (this.refilling || this.dropped) return;
+    if (this.refilling) return;
+    if (this.dropped) {
+      // Dropped (closed, a new day, its directory removed): no more files are made here.
+      for (const w of this.waiting.splice(0)) w.reject(new Error(`spool pool for ${this.dir} was closed`));
+      return;
+    }
     this.refilling = this.makeBatch().then(
       (made) => {
         this.refilling = null;
         while (this.waiting.length && made.length) this.waiting.shift()!.resolve(made.shift()!);
-        if (this.dropped) {
-          // Dropped meanwhile (closed, a new day, its directory removed): no more refills here.
-          discard(made);
-          for (const w of this.waiting.splice(0))
-            w.reject(new Error(`spool pool for ${this.dir} was closed`));
-          return;
-        }
-        this.ready.push(...made);
+        if (this.dropped) discard(made);
+        else this.ready.push(...made);
         if (this.waiting.length || this.ready.length <= POOL_LOW) this.refill();
       },
       (err: unknown) => {
