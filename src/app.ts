@@ -93,6 +93,7 @@ export function createApp(
     maxAttempts: p.maxAttempts,
     backoff: { baseMs: p.backoffBase, maxMs: p.backoffMax },
     handlerTimeoutMs: p.handlerTimeout,
+    batchMs: p.batchDelay,
   });
   intake.onReceived(() => pipeline.wake());
   intake.onReady((row) => pipeline.offer(row));

@@ -272,6 +272,7 @@ export const configSchema = z
         backoffBase: duration.prefault('10s'),
         backoffMax: duration.prefault('1h'),
         handlerTimeout: duration.prefault('120s'),
+        batchDelay: duration.prefault('5ms'),
         inlineAttachmentMax: size.prefault('256KB'),
         maxHeadSize: size.prefault('1MB'),
         maxParts: z.number().int().min(1).default(1000),

@@ -44,6 +44,13 @@ export interface PipelineDeps {
   maxAttempts: number;
   backoff: { baseMs: number; maxMs: number };
   handlerTimeoutMs: number;
+  /**
+   * How long a row offered by intake waits before its handling starts, so that rows arriving
+   * together are handled together: their outcomes share one ledger transaction and their
+   * handlers' directory fsyncs one flush, and a listener's next commands are not interleaved with
+   * one message's handling at a time. 0 (the default here) starts each at once.
+   */
+  batchMs?: number;
   now?: () => number;
 }
 
@@ -85,6 +92,9 @@ export class Pipeline {
     reject: (err: Error) => void;
   }> = [];
   private readonly abort = new AbortController();
+  /** Rows offered and waiting for their batch to start (see `batchMs`); each is in `inFlight`. */
+  private held: Array<(run: boolean) => void> = [];
+  private heldTimer: NodeJS.Timeout | null = null;
 
   /** True when some configured handler takes only raw bytes (so a header-only parse may do). */
   private readonly someRawOnly: boolean;
@@ -141,6 +151,7 @@ export class Pipeline {
   /** Stops claiming new work and waits for in-flight messages (their outcome gets recorded). */
   async stop(): Promise<void> {
     this.running = false;
+    this.releaseHeld(true);
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await Promise.allSettled([...this.inFlight.values()]);
@@ -148,6 +159,7 @@ export class Pipeline {
 
   /** Hard stop: abort in-flight handlers (they will be retried after restart). */
   async abortInFlight(): Promise<void> {
+    this.releaseHeld(false); // not started: they stay due for the next run
     this.abort.abort();
     await this.stop();
   }
@@ -222,13 +234,33 @@ export class Pipeline {
   offer(row: LedgerRow): boolean {
     if (!this.running || this.dirty || this.pumping || row.status !== 'received') return false;
     if (this.inFlight.has(row.id) || this.inFlight.size >= this.d.concurrency) return false;
-    this.begin(row, true);
+    const batchMs = this.d.batchMs ?? 0;
+    if (batchMs <= 0) {
+      this.begin(row, true);
+      return true;
+    }
+    // Held in a slot (and so never claimed twice) until the batch starts: after `batchMs`, or at
+    // once when the batch fills half the slots.
+    this.begin(row, true, new Promise<boolean>((start) => this.held.push(start)));
+    if (this.held.length >= Math.max(1, this.d.concurrency >> 1)) this.releaseHeld(true);
+    else this.heldTimer ??= setTimeout(() => this.releaseHeld(true), batchMs);
     return true;
   }
 
-  /** `fresh`: the row was inserted just now (offered by intake), so no handler outcome exists yet. */
-  private begin(row: LedgerRow, fresh = false): void {
-    const p = this.process(row, fresh)
+  /** Starts the held rows (`run`), or lets them go unprocessed (they stay due in the ledger). */
+  private releaseHeld(run: boolean): void {
+    if (this.heldTimer) clearTimeout(this.heldTimer);
+    this.heldTimer = null;
+    for (const start of this.held.splice(0)) start(run);
+  }
+
+  /**
+   * `fresh`: the row was inserted just now (offered by intake), so no handler outcome exists yet.
+   * `gate`: processing waits for it, and is skipped when it gives false.
+   */
+  private begin(row: LedgerRow, fresh = false, gate?: Promise<boolean>): void {
+    const run = () => this.process(row, fresh);
+    const p = (gate ? gate.then((go) => (go ? run() : undefined)) : run())
       .catch(async (err: unknown) => {
         // A bug, not the message: back off like a temporary failure so it cannot spin.
         this.d.log.error({ err, id: row.id }, 'pipeline bug: process threw');

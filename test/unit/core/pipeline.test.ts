@@ -263,6 +263,8 @@ describe('pipeline body parsing', () => {
     await feed(app, 1); // r1: the raw-only handler alone
     await feed(app, 2); // all: one handler needs the body, so both see the full parse
     await app.pipeline.idle({ retries: true });
+    // Handled concurrently (one batch): the order of the calls is not fixed.
+    raw.seen.sort((x, y) => x.subject.localeCompare(y.subject));
     expect(raw.seen).toEqual([
       { subject: 'n1', text: null, from: 'a@b.example' },
       { subject: 'n2', text: 'body 2\n', from: 'a@b.example' },
@@ -535,5 +537,97 @@ describe('pipeline and intake durability', () => {
     expect(order).toEqual(['n1', 'n2', 'n3']);
     // n2 was offered while stopped (refused) and claimed by the restart's pump, before n3 was taken.
     expect(offers).toEqual([true, false, true]);
+  });
+});
+
+describe('pipeline batches (pipeline.batchDelay)', () => {
+  /** An app whose handler `h` counts calls, and a count of the ledger transactions that record
+   * outcomes (`finishMany`) with the number of rows in each. */
+  function batchApp(pipeline: Record<string, unknown>) {
+    const h = handler('h', async () => undefined);
+    const a = testApp(
+      tempDir(),
+      {
+        ...fast,
+        pipeline: { ...fast.pipeline, ...pipeline },
+        routes: [{ name: 'all', handlers: ['h'] }],
+        handlers: { h: { maildir: { path: '/x' } } },
+      },
+      new Map([['h', h]]),
+    );
+    const commits: number[] = [];
+    const store = a.store as unknown as { finishMany: (items: unknown[], now: number) => void };
+    const real = store.finishMany.bind(a.store);
+    store.finishMany = (items, now) => (commits.push(items.length), real(items, now));
+    return { a, h, commits };
+  }
+  /** Received one after the other, each in its own turns of the event loop. */
+  async function feedApart(a: App, ns: number[]) {
+    for (const n of ns) {
+      await feed(a, n);
+      await new Promise((r) => setImmediate(r)); // intake offers the row on the next turn
+    }
+  }
+
+  it('handles rows received within the delay together, their outcomes in one transaction; 0 handles each at once', async () => {
+    const together = batchApp({ batchDelay: 1000 });
+    app = together.a;
+    app.pipeline.start();
+    await app.pipeline.idle();
+    await feedApart(app, [1, 2, 3]);
+    expect(together.h.calls).toBe(0); // held for the batch
+    await app.pipeline.idle();
+    expect(together.h.calls).toBe(3);
+    expect(together.commits).toEqual([3]);
+    expect([1, 2, 3].map((id) => app!.store.get(id)!.status)).toEqual([
+      'delivered',
+      'delivered',
+      'delivered',
+    ]);
+    await app.close();
+
+    const each = batchApp({ batchDelay: 0 });
+    app = each.a;
+    app.pipeline.start();
+    await app.pipeline.idle();
+    await feedApart(app, [1, 2, 3]);
+    await app.pipeline.idle();
+    expect(each.h.calls).toBe(3);
+    expect(each.commits).toEqual([1, 1, 1]);
+  });
+
+  it('a held row is never claimed meanwhile, and a batch that fills half the slots starts at once', async () => {
+    const { a, h, commits } = batchApp({ batchDelay: '1h', concurrency: 4 });
+    app = a;
+    a.pipeline.start();
+    await a.pipeline.idle();
+    await feedApart(a, [1]);
+    a.pipeline.wake(); // a pump now must not take the held row
+    await new Promise((r) => setTimeout(r, 50));
+    expect(h.calls).toBe(0);
+    await feedApart(a, [2]); // two of four slots: the batch starts without waiting the hour
+    await a.pipeline.idle();
+    expect(h.calls).toBe(2);
+    expect(commits).toEqual([2]);
+  });
+
+  it('stop() handles the held rows; a hard stop leaves them due for the next run', async () => {
+    const soft = batchApp({ batchDelay: '1h' });
+    app = soft.a;
+    app.pipeline.start();
+    await feedApart(app, [1]);
+    expect(soft.h.calls).toBe(0);
+    await app.pipeline.stop();
+    expect(soft.h.calls).toBe(1);
+    expect(app.store.get(1)!.status).toBe('delivered');
+    await app.close();
+
+    const hard = batchApp({ batchDelay: '1h' });
+    app = hard.a;
+    app.pipeline.start();
+    await feedApart(app, [1]);
+    await app.pipeline.abortInFlight();
+    expect(hard.h.calls).toBe(0);
+    expect(app.store.get(1)!.status).toBe('received');
   });
 });
