@@ -160,6 +160,31 @@ describe('smtp push listener: bare LF and internal failures', () => {
     }
   });
 
+  it('keeps the bytes of a client that sends its message in the same write as DATA, before the 354', async () => {
+    // The message then reaches the data stream before the listener's reader is attached (it is
+    // set up after the 354 is answered): the stream must hold it, not drop it.
+    const b = await startSmtpBed();
+    try {
+      const s = await RawSmtp.open(b.port);
+      await s.reply();
+      await s.cmd('EHLO c.test');
+      const { raw, token } = makeMessage({ to: 'u@example.test' });
+      s.write(
+        Buffer.concat([
+          Buffer.from('MAIL FROM:<a@c.test>\r\nRCPT TO:<u@example.test>\r\nDATA\r\n'),
+          raw,
+          Buffer.from('.\r\n'),
+        ]),
+      );
+      for (const want of [250, 250, 354, 250]) expect((await s.reply()).code).toBe(want);
+      s.end();
+      await waitFor(() => b.handled.some((h) => h.raw.includes(token)));
+      expect(stripFirstReceived(b.handled[0]!.raw).equals(raw)).toBe(true);
+    } finally {
+      await b.close();
+    }
+  });
+
   it('answers 451 when the spool cannot write (ENOSPC) and 250 again once it can', async () => {
     const b = await startSmtpBed();
     try {

@@ -110,65 +110,13 @@ export const startPushListener: StartPushListener = async (opts) => {
       const queueId = queueIdOf(session);
       const rcptTo = session.envelope.rcptTo.map((r) => r.address);
       const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-      const prefix = receivedHeader({
-        helo: session.hostNameAppearsAs || false,
-        remoteAddress: session.remoteAddress,
-        hostname: cfg.hostname,
-        protocol: protocolOf(session),
-        queueId,
-        rcptTo,
-        date: new Date(),
-      });
       // Intake's reader gets the stream's error (client gone); this listener only keeps a late
       // second 'error' event from becoming an uncaught exception.
       stream.on('error', () => undefined);
-      intake
-        .receiveStream(stream, {
-          // `accept` looks at nothing (the bytes are kept as sent), so only `reject` scans the lines.
-          ...(cfg.bareLf === 'reject' ? { inspect: new BareLfCheck(true) } : {}),
-          envelope: { mailFrom, rcptTo },
-          source: { kind: 'smtp', source: SOURCE, positionKey: `smtp:${SOURCE}:${queueId}` },
-          newPosition: true, // a queue id is a new random session id and a counter
-          maxBytes: cfg.maxSize,
-          prefix,
-        })
-        .then(
-          (res) => {
-            lastSuccessAt = Date.now();
-            log.info(
-              {
-                action: 'accepted',
-                queueId,
-                id: res.row.id,
-                size: res.row.size,
-                rcpt: rcptTo.length,
-                ip: session.remoteAddress,
-              },
-              'message accepted',
-            );
-            cb(null, `2.0.0 Ok: queued as ${queueId}`);
-          },
-          (err: unknown) => {
-            // Whatever stopped intake, read the client's data to its end so we can still answer.
-            if (!stream.readableEnded && !stream.destroyed) stream.resume();
-            const reply = dataFailureReply(err);
-            if (reply.responseCode < 500) {
-              lastError = err instanceof Error ? err.message : String(err);
-              lastErrorAt = Date.now();
-              log.error(
-                { action: 'intake-failed', queueId, err, ip: session.remoteAddress },
-                'message not accepted (451)',
-              );
-            } else {
-              log.info(
-                { action: 'refused', queueId, code: reply.responseCode, ip: session.remoteAddress },
-                reply.message,
-              );
-            }
-            cb(reply);
-          },
-        )
-        .finally(() => drain.delete(session.id));
+      // smtp-server answers 354 once this returns: the trace header and the spool file are set up
+      // right after (a microtask, before any of the client's data can be read), while the client
+      // starts sending, instead of delaying its 354 by some 40 µs.
+      queueMicrotask(() => receive(stream, session, cb, { queueId, rcptTo, mailFrom }));
     },
 
     onClose(session) {
@@ -180,6 +128,71 @@ export const startPushListener: StartPushListener = async (opts) => {
       }
     },
   });
+
+  /** Streams one message into intake and answers: 250 once it is durable, else the failure's code. */
+  function receive(
+    stream: SMTPServerDataStream,
+    session: SMTPServerSession,
+    cb: (err?: Error | null, message?: string) => void,
+    { queueId, rcptTo, mailFrom }: { queueId: string; rcptTo: string[]; mailFrom: string },
+  ): void {
+    const prefix = receivedHeader({
+      helo: session.hostNameAppearsAs || false,
+      remoteAddress: session.remoteAddress,
+      hostname: cfg.hostname,
+      protocol: protocolOf(session),
+      queueId,
+      rcptTo,
+      date: new Date(),
+    });
+    intake
+      .receiveStream(stream, {
+        // `accept` looks at nothing (the bytes are kept as sent), so only `reject` scans the lines.
+        ...(cfg.bareLf === 'reject' ? { inspect: new BareLfCheck(true) } : {}),
+        envelope: { mailFrom, rcptTo },
+        source: { kind: 'smtp', source: SOURCE, positionKey: `smtp:${SOURCE}:${queueId}` },
+        newPosition: true, // a queue id is a new random session id and a counter
+        maxBytes: cfg.maxSize,
+        prefix,
+      })
+      .then(
+        (res) => {
+          lastSuccessAt = Date.now();
+          log.info(
+            {
+              action: 'accepted',
+              queueId,
+              id: res.row.id,
+              size: res.row.size,
+              rcpt: rcptTo.length,
+              ip: session.remoteAddress,
+            },
+            'message accepted',
+          );
+          cb(null, `2.0.0 Ok: queued as ${queueId}`);
+        },
+        (err: unknown) => {
+          // Whatever stopped intake, read the client's data to its end so we can still answer.
+          if (!stream.readableEnded && !stream.destroyed) stream.resume();
+          const reply = dataFailureReply(err);
+          if (reply.responseCode < 500) {
+            lastError = err instanceof Error ? err.message : String(err);
+            lastErrorAt = Date.now();
+            log.error(
+              { action: 'intake-failed', queueId, err, ip: session.remoteAddress },
+              'message not accepted (451)',
+            );
+          } else {
+            log.info(
+              { action: 'refused', queueId, code: reply.responseCode, ip: session.remoteAddress },
+              reply.message,
+            );
+          }
+          cb(reply);
+        },
+      )
+      .finally(() => drain.delete(session.id));
+  }
   server.on('error', (err: Error) => log.debug({ action: 'smtp-error', err }, 'smtp connection error'));
 
   const want = parseListen(cfg.listen);
