@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path';
 import { finished, type Readable } from 'node:stream';
 import { SizeLimitError } from '../core/errors.js';
 import { syncDir } from './dirsync.js';
-import { closeFd, closeSyncFd, fdatasyncFd, openFd, writeAllFdSync } from './fd.js';
+import { closeSyncFd, fdatasyncFd, openFd, writeAllFdSync } from './fd.js';
 
 export interface SpooledFile {
   path: string;
@@ -371,10 +371,21 @@ export class Spool {
 }
 
 /**
- * One fdatasync of the file's data and size (on libuv's pool); the descriptor is closed after. The
- * directory entry was made durable before the file was handed out (`FilePool`), so the file is
- * durable when this resolves.
+ * One fdatasync of the file's data and size (on libuv's pool); the descriptor is closed after, on
+ * the event loop (a close with nothing left to flush takes microseconds; a second trip to the pool
+ * would delay the acknowledgement by tens). The directory entry was made durable before the file
+ * was handed out (`FilePool`), so the file is durable when this resolves.
  */
 function syncAndClose(fd: number): Promise<void> {
-  return fdatasyncFd(fd).finally(() => closeFd(fd).catch(() => undefined));
+  const close = (): void => {
+    try {
+      closeSync(fd);
+    } catch {
+      // EBADF cannot happen (the descriptor is ours); EIO on close is reported by the fdatasync
+    }
+  };
+  return fdatasyncFd(fd).then(close, (err: unknown) => {
+    close();
+    throw err;
+  });
 }
