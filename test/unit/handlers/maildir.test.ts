@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../../../src/app.js';
-import { writeFileAtomic } from '../../../src/handlers/atomic.js';
+import { linkTiming, writeFileAtomic } from '../../../src/handlers/atomic.js';
 import { tempDir, testApp } from '../../helpers/app.js';
 
 let app: App | null = null;
@@ -85,5 +85,26 @@ describe('writeFileAtomic', () => {
     await writeFileAtomic(join(dir, 'new', 'm'), RAW, join(dir, 'tmp'), { linkFrom: src });
     expect(readdirSync(join(dir, 'new'))).toEqual(['m']);
     expect(statSync(src).nlink).toBe(2);
+  });
+
+  it("links on the event loop until one link is slow, then on libuv's pool, the same way", async () => {
+    const saved = { ...linkTiming };
+    try {
+      const dir = tempDir();
+      const src = join(dir, 'spool.eml');
+      writeFileSync(src, RAW);
+      Object.assign(linkTiming, { sync: true, slowMs: 2000 });
+      await writeFileAtomic(join(dir, 'new', 'a'), RAW, join(dir, 'tmp'), { linkFrom: src });
+      expect(linkTiming.sync).toBe(true);
+      linkTiming.slowMs = -1; // every link now counts as slow
+      await writeFileAtomic(join(dir, 'new', 'b'), RAW, join(dir, 'tmp'), { linkFrom: src });
+      expect(linkTiming.sync).toBe(false);
+      await writeFileAtomic(join(dir, 'new', 'c'), RAW, join(dir, 'tmp'), { linkFrom: src });
+      await writeFileAtomic(join(dir, 'new', 'c'), RAW, join(dir, 'tmp'), { linkFrom: src }); // EEXIST: done
+      expect(readdirSync(join(dir, 'new')).sort()).toEqual(['a', 'b', 'c']);
+      expect(statSync(src).nlink).toBe(4);
+    } finally {
+      Object.assign(linkTiming, saved);
+    }
   });
 });
