@@ -5,6 +5,7 @@
 //
 //   npm run build && node bench/smtp-throughput.js [--messages 2000] [--runs 1] [--handler maildir|file|drop]
 //        [--servers aiosmtpd,smtp-server,smtp-server-durable,mailintake] [--senders 1,8] [--warmup 0]
+//        [--phases] [--batch-delay MS]
 //   BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=DIR" adds node flags to mailintake's server (profiling).
 //
 // --warmup N: each server first receives N other messages, not timed (Node's JIT compiles the hot
@@ -18,6 +19,10 @@
 // `smtp-server-durable` the same with the least a durable 250 needs (file + fdatasync, directory
 // fsync, SQLite row + WAL fdatasync, per message; bench/smtp-sink.mjs): what the library and plain
 // durability cost, next to what mailintake adds.
+//
+// --phases: per message, as the senders see them, the time each reply takes (MAIL → 250, RCPT → 250,
+// DATA → 354, and from the end of the message's data to its 250): where a server spends a cycle.
+// --batch-delay MS: mailintake's pipeline.batchDelay (default 5 ms; 0 handles each message at once).
 //
 // Prints a table of messages/s and MB/s and each server's ratio to aiosmtpd.
 import { spawn } from 'node:child_process';
@@ -80,6 +85,9 @@ function makeMessages(n, totalBytes = 99 * 1024 * 1024) {
   });
 }
 
+/** --phases: reply times per step, in µs, of the timed run (see `sender`). */
+const PHASES = process.argv.includes('--phases') ? { mail: [], rcpt: [], data: [], dot: [] } : null;
+const BATCH_DELAY = process.argv.includes('--batch-delay') ? arg('batch-delay', 5) : null;
 const debug = (m) => process.env.BENCH_DEBUG && process.stderr.write(`${m}\n`);
 
 function freePort() {
@@ -100,6 +108,15 @@ function sender(port, msgs) {
     let i = 0;
     let ok = 0;
     let step = 'banner';
+    /** When the last command (or the message's data) was written, for --phases. */
+    let sentAt = 0n;
+    const replied = (phase) => {
+      if (PHASES) PHASES[phase].push(Number(process.hrtime.bigint() - sentAt) / 1e3);
+    };
+    const send = (s) => {
+      sock.write(s);
+      if (PHASES) sentAt = process.hrtime.bigint();
+    };
     const next = () => {
       if (i >= msgs.length) {
         step = 'quit';
@@ -107,7 +124,7 @@ function sender(port, msgs) {
         return;
       }
       step = 'mail';
-      sock.write('MAIL FROM:<bench@client.test>\r\n');
+      send('MAIL FROM:<bench@client.test>\r\n');
     };
     sock.on('error', reject);
     sock.on('close', () => resolve(ok));
@@ -126,16 +143,20 @@ function sender(port, msgs) {
           sock.write('EHLO bench.client.test\r\n');
         } else if (step === 'ehlo') next();
         else if (step === 'mail') {
+          replied('mail');
           step = 'rcpt';
-          sock.write('RCPT TO:<bench@example.test>\r\n');
+          send('RCPT TO:<bench@example.test>\r\n');
         } else if (step === 'rcpt') {
+          replied('rcpt');
           step = 'data';
-          sock.write('DATA\r\n');
+          send('DATA\r\n');
         } else if (step === 'data') {
           if (code !== 354) return reject(new Error(`DATA: ${line}`));
+          replied('data');
           step = 'dot';
-          sock.write(msgs[i]);
+          send(msgs[i]);
         } else if (step === 'dot') {
+          replied('dot');
           if (code === 250) ok++;
           else process.stderr.write(`non-250: ${line}\n`);
           i++;
@@ -201,6 +222,7 @@ async function startMailintake(port) {
     cfg,
     `store: { sqlite: ${dir}/db.sqlite, spool: ${dir}/spool, attachments: ${dir}/att }
 log: { level: warn }
+${BATCH_DELAY === null ? '' : `pipeline: { batchDelay: ${BATCH_DELAY} }`}
 push: { listen: "127.0.0.1:${port}", hostname: bench.test, domains: [example.test], maxSize: 25MB }
 routes:
   - ${HANDLER === 'drop' ? '{ name: all, action: drop }' : '{ name: all, handlers: [archive] }'}
@@ -266,8 +288,10 @@ for (const senders of SENDERS) {
         const w = await measure(port, makeMessages(WARMUP, (99 * 1024 * 1024 * WARMUP) / N), senders);
         if (w.ok !== WARMUP) throw new Error(`${server}: warm-up: only ${w.ok}/${WARMUP} accepted`);
       }
+      if (PHASES) for (const k of Object.keys(PHASES)) PHASES[k] = [];
       const cpu0 = cpuMs(pid);
       const res = await measure(port, msgs, senders);
+      if (PHASES) res.phases = Object.fromEntries(Object.entries(PHASES).map(([k, v]) => [k, stats(v)]));
       res.cpuMs = cpuMs(pid) - cpu0;
       debug(`${server}: done, stopping`);
       await stop();
@@ -275,6 +299,7 @@ for (const senders of SENDERS) {
       if (!best || res.secs < best.secs) best = res;
     }
     results.push({
+      phases: best.phases,
       server,
       senders,
       secs: best.secs,
@@ -284,6 +309,11 @@ for (const senders of SENDERS) {
     });
   }
 }
+function stats(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return { mean: s.reduce((a, b) => a + b, 0) / s.length, p50: s[Math.floor(s.length / 2)] };
+}
+
 console.log('\nserver               senders   seconds   msg/s    MB/s  server CPU ms/msg   vs aiosmtpd');
 for (const r of results) {
   const base = results.find((x) => x.server === 'aiosmtpd' && x.senders === r.senders);
@@ -291,4 +321,11 @@ for (const r of results) {
   console.log(
     `${r.server.padEnd(20)} ${String(r.senders).padStart(7)} ${r.secs.toFixed(2).padStart(9)} ${r.mps.toFixed(0).padStart(7)} ${r.mbps.toFixed(1).padStart(7)} ${r.cpuPerMsg.toFixed(2).padStart(18)}   ${ratio}`,
   );
+  if (r.phases) {
+    const f = ({ mean, p50 }) => `${mean.toFixed(0)}/${p50.toFixed(0)}`;
+    const { mail, rcpt, data, dot } = r.phases;
+    console.log(
+      `${''.padEnd(20)} reply µs (mean/p50): MAIL ${f(mail)}, RCPT ${f(rcpt)}, DATA ${f(data)}, data end → 250 ${f(dot)}`,
+    );
+  }
 }
