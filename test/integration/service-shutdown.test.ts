@@ -275,7 +275,7 @@ describe.skipIf(!existsSync(CLI))('graceful shutdown of the worker under load', 
       throw new Error(`${err.message}\n${w2.logTail()}`);
     });
     w2.child.kill('SIGTERM');
-    expect((await w2.exited).code).toBe(0);
+    expect((await w2.exited).code, w2.logTail()).toBe(0);
     const counts = countBySha((await readOutputs(out)).map(stripFirstReceived));
     expect(new Set(counts.keys())).toEqual(new Set(raws.map(sha)));
     expect([...counts.values()].every((n) => n === 1)).toBe(true);
