@@ -550,7 +550,10 @@ export class Pipeline {
             ? {
                 retryable: true,
                 code: 'TIMEOUT',
-                reason: `handler ${hname} did not finish within ${this.d.handlerTimeoutMs} ms`,
+                // The hard stop aborts handlers through the same signal as their own timeout.
+                reason: this.abort.signal.aborted
+                  ? `handler ${hname} was stopped by the shutdown deadline (it runs again)`
+                  : `handler ${hname} did not finish within ${this.d.handlerTimeoutMs} ms`,
               }
             : classifyFailure(err);
       } finally {

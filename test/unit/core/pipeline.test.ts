@@ -5,6 +5,7 @@ import { PermanentError, TemporaryError } from '../../../src/core/errors.js';
 import type { Handler } from '../../../src/handlers/types.js';
 import { join } from 'node:path';
 import { openSqliteStore } from '../../../src/store/sqlite/store.js';
+import { waitFor } from '../../harness/wait.js';
 import { tempDir, testApp } from '../../helpers/app.js';
 
 const MSG = (n: number) =>
@@ -629,5 +630,25 @@ describe('pipeline batches (pipeline.batchDelay)', () => {
     await app.pipeline.abortInFlight();
     expect(hard.h.calls).toBe(0);
     expect(app.store.get(1)!.status).toBe('received');
+  });
+
+  it('a handler cut off by a hard stop is recorded as stopped by the shutdown, not as timed out', async () => {
+    const hang = handler('hang', () => new Promise(() => undefined));
+    app = testApp(
+      tempDir(),
+      {
+        ...fast,
+        pipeline: { ...fast.pipeline, handlerTimeout: '1h', batchDelay: 0 },
+        routes: [{ name: 'all', handlers: ['hang'] }],
+        handlers: { hang: { file: { path: '/x' } } },
+      },
+      new Map([['hang', hang]]),
+    );
+    app.pipeline.start();
+    const id = await feed(app, 1);
+    await waitFor(() => hang.calls === 1, { timeoutMs: 5000, what: 'the handler running' });
+    await app.pipeline.abortInFlight();
+    expect(app.store.get(id)).toMatchObject({ status: 'failed' });
+    expect(app.store.get(id)?.reason).toMatch(/stopped by the shutdown deadline/);
   });
 });
