@@ -2,7 +2,7 @@
  * Core message types. A message is raw bytes (a Buffer) from the server to the spool to the
  * handler: it is never decoded to a string and re-encoded.
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 
 /** SMTP envelope. For pulled mail it is derived from headers (Delivered-To/To) or left empty. */
 export interface Envelope {
@@ -72,8 +72,15 @@ export function normaliseMessageId(value: string | null): string | null {
   return at > 0 ? `${id.slice(0, at)}@${id.slice(at + 1).toLowerCase()}` : id;
 }
 
-export function sha256(raw: Buffer): string {
-  return createHash('sha256').update(raw).digest('hex');
+/** crypto.hash (Node >= 20.12): one-shot, no Hash object per call; engines allow 20.11 too. */
+const oneShotHash = (crypto as { hash?: (alg: string, data: string | Uint8Array, enc: 'hex') => string })
+  .hash;
+
+/** SHA-256 in hex, of bytes (or of a string's UTF-8). */
+export function sha256(data: Buffer | string): string {
+  return oneShotHash
+    ? oneShotHash('sha256', data, 'hex')
+    : crypto.createHash('sha256').update(data).digest('hex');
 }
 
 export function contentKeyOf(raw: Buffer, digest: string = sha256(raw)): ContentKey {

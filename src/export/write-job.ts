@@ -6,7 +6,6 @@
  * from dist/ and from the TypeScript sources under vitest: `writerMain` may only use what it
  * `require`s itself.
  */
-import * as crypto from 'node:crypto';
 import {
   closeSync,
   fdatasyncSync,
@@ -39,8 +38,6 @@ export interface WriteResult {
 const made = new Set<string>();
 let seq = 0;
 
-/** crypto.hash (Node >= 20.12): one-shot, no Hash object per message. */
-const oneShotHash = (crypto as { hash?: (alg: string, data: Uint8Array, enc: 'hex') => string }).hash;
 const CRLF_BLANK = Buffer.from('\r\n\r\n');
 
 /**
@@ -56,7 +53,7 @@ export function messageIdOf(raw: Buffer): string | null {
 }
 
 export function messageKey(raw: Buffer): WriteResult {
-  const digest = oneShotHash ? oneShotHash('sha256', raw, 'hex') : sha256(raw);
+  const digest = sha256(raw);
   const blank = raw.indexOf(CRLF_BLANK);
   const key = contentKeyOf(blank >= 0 ? raw.subarray(0, blank + CRLF_BLANK.length) : raw, digest);
   return { sha256: key.sha256, messageId: key.messageId };

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { contentKeyOf } from '../../../src/core/message.js';
+import { createHash } from 'node:crypto';
+import { contentKeyOf, sha256 } from '../../../src/core/message.js';
 import { syncFilesystems } from '../../../src/export/files.js';
 import { MANIFEST, ManifestWriter, readManifest, type MessageRecord } from '../../../src/export/manifest.js';
 import { verifyExport } from '../../../src/export/reconcile.js';
@@ -35,6 +36,14 @@ const cases: Record<string, string> = {
   'no message-id': 'Subject: z\r\n\r\nMessage-ID: <j@x>\r\n\r\n',
   empty: '',
 };
+
+describe('sha256', () => {
+  it("gives createHash's hex digest, of bytes and of a string's UTF-8 (Maildir names depend on it)", () => {
+    for (const data of [Buffer.from([0xff, 0x00, 0xe9]), 'abc:all/md', 'grüße', '']) {
+      expect(sha256(data)).toBe(createHash('sha256').update(data).digest('hex'));
+    }
+  });
+});
 
 describe('messageKey', () => {
   for (const [name, text] of Object.entries(cases)) {
