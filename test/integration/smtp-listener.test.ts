@@ -185,6 +185,27 @@ describe('smtp push listener: bare LF and internal failures', () => {
     }
   });
 
+  it('answers 451 to a failure thrown before intake returns a promise, and keeps serving', async () => {
+    const b = await startSmtpBed();
+    try {
+      const intake = b.app.intake;
+      const real = intake.receiveStream.bind(intake);
+      let fail = true;
+      intake.receiveStream = (stream, req) => {
+        if (!fail) return real(stream, req);
+        throw new Error('thrown synchronously');
+      };
+      const { raw, token } = makeMessage({ to: 'u@example.test' });
+      expect(await RawSmtp.sendOnce(b.port, 'a@c.test', ['u@example.test'], raw)).toBe(451);
+      fail = false;
+      expect(await RawSmtp.sendOnce(b.port, 'a@c.test', ['u@example.test'], raw)).toBe(250);
+      await waitFor(() => b.handled.some((h) => h.raw.includes(token)));
+      expect(b.handled).toHaveLength(1);
+    } finally {
+      await b.close();
+    }
+  });
+
   it('answers 451 when the spool cannot write (ENOSPC) and 250 again once it can', async () => {
     const b = await startSmtpBed();
     try {

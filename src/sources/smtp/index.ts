@@ -116,7 +116,7 @@ export const startPushListener: StartPushListener = async (opts) => {
       // smtp-server answers 354 once this returns: the trace header and the spool file are set up
       // right after (a microtask, before any of the client's data can be read), while the client
       // starts sending, instead of delaying its 354 by some 40 µs.
-      queueMicrotask(() => receive(stream, session, cb, { queueId, rcptTo, mailFrom }));
+      receive(stream, session, cb, { queueId, rcptTo, mailFrom });
     },
 
     onClose(session) {
@@ -129,32 +129,36 @@ export const startPushListener: StartPushListener = async (opts) => {
     },
   });
 
-  /** Streams one message into intake and answers: 250 once it is durable, else the failure's code. */
+  /**
+   * Streams one message into intake and answers: 250 once it is durable, else the failure's code.
+   * Everything runs in a microtask (after the 354); a throw there is answered like any failure.
+   */
   function receive(
     stream: SMTPServerDataStream,
     session: SMTPServerSession,
     cb: (err?: Error | null, message?: string) => void,
     { queueId, rcptTo, mailFrom }: { queueId: string; rcptTo: string[]; mailFrom: string },
   ): void {
-    const prefix = receivedHeader({
-      helo: session.hostNameAppearsAs || false,
-      remoteAddress: session.remoteAddress,
-      hostname: cfg.hostname,
-      protocol: protocolOf(session),
-      queueId,
-      rcptTo,
-      date: new Date(),
-    });
-    intake
-      .receiveStream(stream, {
-        // `accept` looks at nothing (the bytes are kept as sent), so only `reject` scans the lines.
-        ...(cfg.bareLf === 'reject' ? { inspect: new BareLfCheck(true) } : {}),
-        envelope: { mailFrom, rcptTo },
-        source: { kind: 'smtp', source: SOURCE, positionKey: `smtp:${SOURCE}:${queueId}` },
-        newPosition: true, // a queue id is a new random session id and a counter
-        maxBytes: cfg.maxSize,
-        prefix,
-      })
+    Promise.resolve()
+      .then(() =>
+        intake.receiveStream(stream, {
+          // `accept` looks at nothing (the bytes are kept as sent), so only `reject` scans the lines.
+          ...(cfg.bareLf === 'reject' ? { inspect: new BareLfCheck(true) } : {}),
+          envelope: { mailFrom, rcptTo },
+          source: { kind: 'smtp', source: SOURCE, positionKey: `smtp:${SOURCE}:${queueId}` },
+          newPosition: true, // a queue id is a new random session id and a counter
+          maxBytes: cfg.maxSize,
+          prefix: receivedHeader({
+            helo: session.hostNameAppearsAs || false,
+            remoteAddress: session.remoteAddress,
+            hostname: cfg.hostname,
+            protocol: protocolOf(session),
+            queueId,
+            rcptTo,
+            date: new Date(),
+          }),
+        }),
+      )
       .then(
         (res) => {
           lastSuccessAt = Date.now();
