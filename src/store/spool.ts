@@ -10,7 +10,7 @@
  * empty files in the day's directory.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { fstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { finished, type Readable } from 'node:stream';
@@ -159,7 +159,7 @@ class FilePool {
 function discard(slots: Slot[]): void {
   for (const s of slots) {
     try {
-      closeSync(s.fd);
+      closeSyncFd(s.fd);
       unlinkSync(s.path);
     } catch {
       // gone already; an empty file left behind is harmless
@@ -379,7 +379,7 @@ export class Spool {
 function syncAndClose(fd: number): Promise<void> {
   const close = (): void => {
     try {
-      closeSync(fd);
+      closeSyncFd(fd);
     } catch {
       // EBADF cannot happen (the descriptor is ours); EIO on close is reported by the fdatasync
     }
