@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../harness/exec.js';
 import { startDovecot, uniqueUser, type Dovecot } from '../harness/dovecot.js';
-import { RawSmtp, makeMessage, stripFirstReceived } from '../harness/smtp-clients.js';
+import { makeMessage, stripFirstReceived } from '../harness/smtp-clients.js';
 import { freePort, isListening, waitFor } from '../harness/wait.js';
 import { genMessage } from '../helpers/gen.js';
 import { tempDir } from '../helpers/app.js';
-import { HAVE_CLI, IS_ROOT, readLedger, sha, startWorker, type Worker } from './kit.js';
+import { HAVE_CLI, IS_ROOT, readLedger, sendEach, sha, startWorker, type Worker } from './kit.js';
 
 let dc: Dovecot;
 let dir = '';
@@ -66,10 +66,7 @@ describe.skipIf(!IS_ROOT || !HAVE_CLI)('spool on a full disk', () => {
     await waitFor(() => isListening(port), { timeoutMs: 20_000, what: 'listener' });
     const smtp = Array.from({ length: 20 }, () => makeMessage({ to: 'in@example.test', bodyBytes: 20_000 }));
     const codes = new Map<string, number>();
-    const send = async (m: { raw: Buffer; token: string }) =>
-      codes.set(m.token, await RawSmtp.sendOnce(port, 'a@c.test', ['in@example.test'], m.raw));
-    for (const m of smtp) await send(m);
-    const refused = smtp.filter((m) => codes.get(m.token) !== 250);
+    const refused = await sendEach(port, smtp, codes);
     expect(refused.length, 'some sends must hit the full disk').toBeGreaterThan(0);
     for (const m of refused) expect(codes.get(m.token)! >= 400 && codes.get(m.token)! < 500, `${codes.get(m.token)}`).toBe(true); // prettier-ignore
     // Let POP3 runs hit the full spool a few times (it must not DELE what it could not store).
@@ -92,7 +89,7 @@ describe.skipIf(!IS_ROOT || !HAVE_CLI)('spool on a full disk', () => {
     rmSync(filler);
     worker = startWorker(['run', '--push', '-c', cfg]);
     await waitFor(() => isListening(port), { timeoutMs: 20_000, what: 'listener' });
-    for (const m of refused) await send(m);
+    await sendEach(port, refused, codes);
     expect(smtp.every((m) => codes.get(m.token) === 250)).toBe(true);
     const files = () => (existsSync(join(out, 'new')) ? readdirSync(join(out, 'new')) : []);
     await waitFor(async () => files().length >= 40 && (await dc.list(u.user, 'INBOX')).length === 0, {

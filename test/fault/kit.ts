@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
+import { RawSmtp } from '../harness/smtp-clients.js';
 
 /** The worker entry point: `$MAILINTAKE_CLI` (a private build) or the repository's dist/. */
 export const CLI = process.env.MAILINTAKE_CLI ?? resolve(import.meta.dirname, '../../dist/cli/main.js');
@@ -17,6 +18,21 @@ export const LONG = process.env.FAULT_LONG === '1';
 export const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 
 /** A worker process whose stdout+stderr are kept in memory (for secret scans and failure messages). */
+/**
+ * Sends each message (MAIL FROM a@c.test, RCPT TO in@example.test) on a connection of its own, in
+ * order, recording its final reply code in `codes` by token (a resend overwrites it). Returns the
+ * messages that did not get 250: what a sender would retry.
+ */
+export async function sendEach<M extends { raw: Buffer; token: string }>(
+  port: number,
+  msgs: readonly M[],
+  codes: Map<string, number>,
+): Promise<M[]> {
+  for (const m of msgs)
+    codes.set(m.token, await RawSmtp.sendOnce(port, 'a@c.test', ['in@example.test'], m.raw));
+  return msgs.filter((m) => codes.get(m.token) !== 250);
+}
+
 export interface Worker {
   child: ChildProcess;
   exited: Promise<number | null>;

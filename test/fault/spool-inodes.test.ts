@@ -6,10 +6,10 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../harness/exec.js';
-import { RawSmtp, makeMessage, stripFirstReceived } from '../harness/smtp-clients.js';
+import { makeMessage, stripFirstReceived } from '../harness/smtp-clients.js';
 import { freePort, isListening, waitFor } from '../harness/wait.js';
 import { tempDir } from '../helpers/app.js';
-import { HAVE_CLI, IS_ROOT, readLedger, sha, startWorker, type Worker } from './kit.js';
+import { HAVE_CLI, IS_ROOT, readLedger, sendEach, sha, startWorker, type Worker } from './kit.js';
 
 let dir = '';
 let mounted = false;
@@ -48,10 +48,7 @@ describe.skipIf(!IS_ROOT || !HAVE_CLI)('spool out of inodes', () => {
     await waitFor(() => isListening(port), { timeoutMs: 20_000, what: 'listener' });
     const msgs = Array.from({ length: 40 }, () => makeMessage({ to: 'in@example.test', bodyBytes: 2_000 }));
     const codes = new Map<string, number>();
-    const send = async (m: { raw: Buffer; token: string }) =>
-      codes.set(m.token, await RawSmtp.sendOnce(port, 'a@c.test', ['in@example.test'], m.raw));
-    for (const m of msgs) await send(m);
-    const refused = msgs.filter((m) => codes.get(m.token) !== 250);
+    const refused = await sendEach(port, msgs, codes);
     expect(refused.length, 'some sends must find no spool file').toBeGreaterThan(0);
     expect(refused.length, 'the files made before the inodes ran out were used').toBeLessThan(msgs.length);
     for (const m of refused) expect(codes.get(m.token), m.token).toBe(451);
@@ -63,7 +60,7 @@ describe.skipIf(!IS_ROOT || !HAVE_CLI)('spool out of inodes', () => {
     // Inodes come back (same worker, no restart): the senders' retries are accepted.
     const r = await run('mount', ['-o', 'remount,nr_inodes=10000', join(dir, 'spool')]);
     expect(r.code, 'remount').toBe(0);
-    for (const m of refused) await send(m);
+    await sendEach(port, refused, codes);
     expect(msgs.every((m) => codes.get(m.token) === 250)).toBe(true);
     const files = () => (existsSync(join(out, 'new')) ? readdirSync(join(out, 'new')) : []);
     await waitFor(() => files().length >= msgs.length, { timeoutMs: 30_000, intervalMs: 100, what: 'all handled' }); // prettier-ignore
