@@ -21,6 +21,7 @@ import { receivedHeader } from './received.js';
 import { createRecipientPolicy } from './recipients.js';
 import { dataFailureReply, smtpError } from './replies.js';
 import { Drain } from './drain.js';
+import { installFastDataScan } from './data-scan.js';
 
 const SOURCE = 'push';
 
@@ -36,6 +37,12 @@ function protocolOf(session: SMTPServerSession): string {
 export const startPushListener: StartPushListener = async (opts) => {
   const { config: cfg, intake } = opts;
   const log = opts.log.child({ mod: 'smtp' });
+  if (installFastDataScan() === 'original') {
+    log.warn(
+      { action: 'data-scan' },
+      "smtp-server's end-of-data scan is not the version data-scan.ts replaces; using it unchanged (slower)",
+    );
+  }
   const accepts = createRecipientPolicy(cfg.domains, [...cfg.recipients, ...opts.routeRecipients]);
   const verify = cfg.auth ? createAuthVerifier(cfg.auth.users) : null;
   const limiter = new IpLimiter({
