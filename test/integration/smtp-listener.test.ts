@@ -58,6 +58,25 @@ describe('smtp push listener', () => {
     t.close();
   });
 
+  it('nodemailer: thousands of lines that start with a dot (sent dot-stuffed) arrive byte-identical', async () => {
+    const t = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port: bed.port,
+      secure: false,
+      ignoreTLS: true,
+    });
+    const lines = Array.from({ length: 6000 }, (_, i) => ['.', '..x', '.y', 'z.'][i % 4]);
+    const raw = Buffer.from(
+      `From: a@client.test\r\nTo: x@example.test\r\nSubject: dots\r\nMessage-ID: <dots1@client.test>\r\n\r\n${lines.join('\r\n')}\r\n`,
+    );
+    expect(raw.length).toBeLessThan(64 * 1024);
+    const info = await t.sendMail({ envelope: { from: 'a@client.test', to: ['x@example.test'] }, raw });
+    expect(info.response).toMatch(/^250 /);
+    const [got] = await handledWith('dots1@client.test');
+    expect(sha(stripFirstReceived(got!.raw))).toBe(sha(raw));
+    t.close();
+  });
+
   it('swaks: accepted for a domain and for a route pattern; byte-identical', async () => {
     for (const to of ['someone@example.test', 'reply+77@reply.test', 'ops@special.test']) {
       const { raw, token } = makeMessage({ to });

@@ -3,11 +3,17 @@
  *
  * smtp-server's `SMTPStream._feedDataStream` finds the end of a message (`CRLF . CRLF`) and the
  * dot-stuffed lines by testing every byte of the data in a JavaScript loop: about 90 µs of
- * event-loop time for a 50 KB message here, spent between the client's last byte and our 250.
- * The replacement below is the same function, statement for statement, except that it looks for
- * the candidates (a dot after a line feed) with `Buffer.indexOf`, which runs natively at memory
- * speed. What it emits, where it ends the data and what it hands back to command mode are the
- * same for any input split into any chunks (the differential test feeds both the same inputs).
+ * event-loop time for a 50 KB message here, spent between the client's last byte and our 250. And
+ * for each escape dot (a body line that starts with a dot) it writes what came before and waits a
+ * turn of the event loop: a hostile 5 MB message of `..` lines cost 13 s of CPU.
+ *
+ * The replacement below is the same function with two changes: it looks for the candidates (a dot
+ * after a line feed) with `Buffer.indexOf`, which runs natively at memory speed, and it drops the
+ * escape dots of a chunk in one pass, writing the pieces between them as one Buffer (that 5 MB
+ * message: 0.8 s of CPU). The data it emits, its byte count, where it ends the data, the bytes it
+ * keeps for the next chunk and what it hands back to command mode are the same as the original's
+ * for any input split into any chunks (the differential test feeds both the same inputs); only the
+ * cutting of the data into writes differs.
  *
  * It replaces only the exact function it was written against: the source text of the installed
  * `_feedDataStream` must hash to `REPLACED_SOURCE_SHA256` (smtp-server 3.21.6). After an upgrade
@@ -33,7 +39,10 @@ const LF_DOT = Buffer.from('\n.');
 /**
  * smtp-server 3.21.6's `_feedDataStream` (MIT-0), with the byte loop `for (i = 2; i < len - 2;
  * i++) if (chunk[i] === 0x2e && chunk[i - 1] === 0x0a)` replaced by a search for `LF .` whose dot
- * lies in the same range. Comments of the original are kept where they explain a check.
+ * lies in the same range, and escape dots dropped in the same call (after one at i, the original
+ * went on with `chunk.subarray(i + 1)` on the next turn, from its index 2: the same candidates as
+ * going on here, since the two bytes after i are dots). Comments of the original are kept where
+ * they explain a check.
  */
 export const fastFeedDataStream: Feed = function (this: SMTPStream, chunk: Buffer, done: Done): void {
   // only called in data mode, which always has a stream
@@ -60,42 +69,45 @@ export const fastFeedDataStream: Feed = function (this: SMTPStream, chunk: Buffe
     // the escape dot is consumed payload, so the leading dot from now on is content
     this._atDataStart = false;
   }
-  // seek for the stream ending: each dot at i (2 <= i < len - 2) that follows a line feed
+  // Seek the end of the data: each dot at i (2 <= i < len - 2) that follows a line feed. An escape
+  // dot is dropped and the scan goes on in this call: the data before it is one segment, and the
+  // segments are emitted together (the original emitted each and waited a turn of the event loop).
+  const segments: Buffer[] = [];
+  let from = 0; // start of the current segment
   for (let lf = chunk.indexOf(LF_DOT, 1); lf !== -1 && lf + 1 < len - 2; lf = chunk.indexOf(LF_DOT, lf + 1)) {
     i = lf + 1;
     // if the dot matches end terminator
     if (Buffer.compare(chunk.subarray(i - 2, i + 3), END_SEQUENCE) === 0) {
       // everything before the terminator is message content, including the CRLF that ends the
       // last line
-      buf = chunk.subarray(0, i);
+      buf = chunk.subarray(from, i);
       this._countDataBytes(buf.length);
-      this._endDataMode(buf, chunk.subarray(i + 3), done);
+      this._endDataMode(joined(segments, buf), chunk.subarray(i + 3), done);
       return;
     }
     // check if the dot is an escape char and remove it
     if (chunk[i + 1] === 0x2e) {
-      buf = chunk.subarray(0, i);
-      this._lastBytes = false; // clear remainder bytes
-      this._countDataBytes(buf.length); // increment byte counter
-      // emit what we already have and continue without the dot
-      if (dataStream.writable) {
-        dataStream.write(buf);
-      }
-      const rest = chunk.subarray(i + 1);
-      setImmediate(() => this._feedDataStream(rest, done));
-      return;
+      buf = chunk.subarray(from, i);
+      this._countDataBytes(buf.length);
+      segments.push(buf);
+      from = i + 1; // the next segment starts with the escaped dot
     }
   }
+  const last = chunk.subarray(from);
   // keep the last bytes
-  if (chunk.length < 4) {
-    this._lastBytes = chunk;
+  if (last.length < 4) {
+    this._lastBytes = last;
   } else {
-    this._lastBytes = chunk.subarray(chunk.length - 4);
+    this._lastBytes = last.subarray(last.length - 4);
   }
-  // if current chunk is longer than the remainder bytes we keep for later emit the available bytes
-  if (this._lastBytes.length < chunk.length) {
-    buf = chunk.subarray(0, chunk.length - this._lastBytes.length);
+  // emit the segments and what the last one holds beyond the bytes kept
+  if (this._lastBytes.length < last.length) {
+    buf = last.subarray(0, last.length - this._lastBytes.length);
     this._countDataBytes(buf.length);
+    segments.push(buf);
+  }
+  if (segments.length) {
+    buf = joined(segments);
     // write to stream but stop if need to wait for drain
     if (dataStream.writable) {
       handled = dataStream.write(buf);
@@ -119,6 +131,12 @@ export const fastFeedDataStream: Feed = function (this: SMTPStream, chunk: Buffe
     return done();
   }
 };
+
+/** The segments (and `tail`) as one Buffer; no copy when there is only one. */
+function joined(segments: Buffer[], tail?: Buffer): Buffer {
+  if (tail) segments.push(tail);
+  return segments.length === 1 ? segments[0]! : Buffer.concat(segments);
+}
 
 export function sourceHash(fn: Feed): string {
   return createHash('sha256').update(String(fn)).digest('hex');

@@ -1,6 +1,7 @@
 // The fast end-of-data scan against smtp-server's own: the same inputs, split into the same chunks,
-// must give the same data chunks, the same byte count, the same end of data and the same bytes
-// handed back to command mode.
+// must give the same data, the same byte count, the same end of data, the same bytes kept for the
+// next chunk and the same bytes handed back to command mode. (Only how the data is cut into writes
+// differs: the fast scan emits the segments around escape dots together.)
 import fc from 'fast-check';
 import { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
 import { describe, expect, it } from 'vitest';
@@ -14,8 +15,11 @@ import {
 
 type Feed = typeof originalFeedDataStream;
 
+/** How many writes to the data stream each `feedAll` call saw (last one last). */
+const writes: number[] = [];
+
 interface Seen {
-  chunks: string[];
+  data: string;
   dataBytes: number;
   ended: boolean;
   commands: string[];
@@ -46,8 +50,9 @@ async function feedAll(feed: Feed, chunks: Buffer[]): Promise<Seen> {
     await new Promise<void>((resolve, reject) => s.write(c, (err) => (err ? reject(err) : resolve())));
   }
   for (let k = 0; k < 4; k++) await turn();
+  writes.push(out.length);
   return {
-    chunks: out,
+    data: out.join(''),
     dataBytes: s.dataBytes,
     ended,
     commands,
@@ -104,7 +109,7 @@ describe('fast end-of-data scan', () => {
   it('ends the data, unstuffs dots and hands back the rest like the original', async () => {
     const input = Buffer.from('Subject: x\r\n\r\n..leading\r\nmid.dle\r\n.\r\nMAIL FROM:<a@b>\r\nRC');
     const seen = await feedAll(fastFeedDataStream, [input]);
-    expect(seen.chunks.join('')).toBe('Subject: x\r\n\r\n.leading\r\nmid.dle\r\n');
+    expect(seen.data).toBe('Subject: x\r\n\r\n.leading\r\nmid.dle\r\n');
     expect(seen.ended).toBe(true);
     expect(seen.commands).toEqual(['MAIL FROM:<a@b>']);
     expect(seen.remainder).toBe('RC');
@@ -141,6 +146,19 @@ describe('fast end-of-data scan', () => {
       ),
       { numRuns: 1500 },
     );
+  });
+
+  it('drops escape dots in the same call: one write per chunk, not one per dotted line', async () => {
+    const lines = Buffer.from('..\r\n'.repeat(64 * 1024), 'latin1'); // 256 KiB of dot-stuffed lines
+    const input = Buffer.concat([lines, Buffer.from('.\r\n')]);
+    const chunks = split(input, [65_536, 131_072, 196_608]);
+    const fast = await feedAll(fastFeedDataStream, chunks);
+    expect(fast.data).toBe('.\r\n'.repeat(64 * 1024));
+    expect(fast.ended).toBe(true);
+    expect(writes.at(-1)).toBeLessThanOrEqual(chunks.length + 1);
+    const original = await feedAll(originalFeedDataStream, chunks);
+    expect(writes.at(-1)).toBeGreaterThan(60_000); // smtp-server: a write and a turn per escape dot
+    expect(fast).toEqual(original);
   });
 
   it('agrees with the original on a large message in socket-sized chunks', async () => {
