@@ -1,9 +1,10 @@
 // A hostile message against `mailintake run --push`: MB megabytes of dot-stuffed lines ("..\r\n",
-// each an escape dot), while a well-behaved client sends a small message every 20 ms. Prints the
-// time to the hostile message's reply, the server's CPU time for it, and the small messages'
-// latency meanwhile. The server drops the messages (route action: drop): this measures the listener.
+// each an escape dot, or another --pattern, repeated; \r and \n are understood), while a
+// well-behaved client sends a small message every 20 ms. Prints the time to the hostile message's
+// reply, the server's CPU time for it, and the small messages' latency meanwhile. The server drops
+// the messages (route action: drop): this measures the listener.
 //
-//   node bench/smtp-dotbomb.js [--mb 5] [--root DIR]
+//   node bench/smtp-dotbomb.js [--mb 5] [--pattern '..\r\n'] [--root DIR]
 //
 // `--root` runs the listener of another checkout (built), for a before/after comparison.
 import { spawn } from 'node:child_process';
@@ -19,6 +20,7 @@ const opt = (name, def) => {
   return i > 0 ? process.argv[i + 1] : def;
 };
 const MB = Number(opt('mb', '5'));
+const PATTERN = opt('pattern', '..\\r\\n').replace(/\\r/g, '\r').replace(/\\n/g, '\n');
 const root = resolve(opt('root', join(dirname(fileURLToPath(import.meta.url)), '..')));
 
 const dir = mkdtempSync(join(tmpdir(), 'mi-bench-dotbomb-'));
@@ -47,6 +49,7 @@ function cpuMs() {
 function session(body) {
   return new Promise((done, fail) => {
     const s = connect(port, '127.0.0.1');
+    s.setNoDelay(true); // each command is one small write: no Nagle wait for the previous one's ACK
     const steps = [
       'EHLO client.test\r\n',
       'MAIL FROM:<a@client.test>\r\n',
@@ -86,10 +89,13 @@ for (let i = 0; ; i++) {
     await sleep(100);
   }
 }
+const alone = [];
+for (let i = 0; i < 10; i++) alone.push((await session(small)).ms);
+alone.sort((a, b) => a - b);
 const bomb = Buffer.concat([
-  Buffer.from('Subject: dots\r\n\r\n'),
-  Buffer.from('..\r\n'.repeat(MB * 256 * 1024)),
-  Buffer.from('.\r\n'),
+  Buffer.from('Subject: hostile\r\n\r\n'),
+  Buffer.from(PATTERN.repeat(Math.ceil((MB * 1024 * 1024) / PATTERN.length)), 'latin1'),
+  Buffer.from('\r\n.\r\n'),
 ]);
 const cpu0 = cpuMs();
 let over = false;
@@ -106,9 +112,10 @@ over = true;
 await meanwhile;
 latencies.sort((a, b) => a - b);
 console.log(
-  `${root}: ${MB} MB of "..\\r\\n" lines: "${hostile.reply.slice(0, 14)}" after ${hostile.ms.toFixed(0)} ms, ` +
+  `${root}: ${MB} MB of ${JSON.stringify(PATTERN)}: "${hostile.reply.slice(0, 14)}" after ${hostile.ms.toFixed(0)} ms, ` +
     `server CPU ${cpu} ms; small messages meanwhile: ${latencies.length}, ` +
-    `p50 ${latencies[latencies.length >> 1]?.toFixed(1)} ms, max ${latencies.at(-1)?.toFixed(1)} ms`,
+    `p50 ${latencies[latencies.length >> 1]?.toFixed(1)} ms, max ${latencies.at(-1)?.toFixed(1)} ms ` +
+    `(alone, before: p50 ${alone[5].toFixed(1)} ms)`,
 );
 child.kill('SIGTERM');
 await new Promise((r) => child.once('exit', r));

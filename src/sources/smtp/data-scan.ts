@@ -7,13 +7,14 @@
  * for each escape dot (a body line that starts with a dot) it writes what came before and waits a
  * turn of the event loop: a hostile 5 MB message of `..` lines cost 13 s of CPU.
  *
- * The replacement below is the same function with two changes: it looks for the candidates (a dot
- * after a line feed) with `Buffer.indexOf`, which runs natively at memory speed, and it drops the
- * escape dots of a chunk in one pass, writing the pieces between them as one Buffer (that 5 MB
- * message: 0.8 s of CPU). The data it emits, its byte count, where it ends the data, the bytes it
- * keeps for the next chunk and what it hands back to command mode are the same as the original's
- * for any input split into any chunks (the differential test feeds both the same inputs); only the
- * cutting of the data into writes differs.
+ * The replacement below is the same function with these changes: it looks for the candidates (a
+ * dot after a line feed) with `Buffer.indexOf`, which runs natively at memory speed; it tests for
+ * the terminator byte by byte instead of comparing a five-byte slice; and it drops the escape dots
+ * of a chunk in one pass, copying the data between them into one Buffer, after which the next
+ * chunk waits one turn of the event loop (that 5 MB message: 0.5 s of CPU). The data it emits, its
+ * byte count, where it ends the data, the bytes it keeps for the next chunk and what it hands back
+ * to command mode are the same as the original's for any input split into any chunks (the
+ * differential test feeds both the same inputs); only the cutting of the data into writes differs.
  *
  * It replaces only the exact function it was written against: the source text of the installed
  * `_feedDataStream` must hash to `REPLACED_SOURCE_SHA256` (smtp-server 3.21.6). After an upgrade
@@ -32,7 +33,6 @@ export const REPLACED_SOURCE_SHA256 = '9d8b903f9a3a63542d72e19a9e2f67009a3b1107a
 /** smtp-server's own function, as loaded (kept for the differential test and for uninstall). */
 export const originalFeedDataStream: Feed = SMTPStream.prototype._feedDataStream;
 
-const END_SEQUENCE = Buffer.from('\r\n.\r\n');
 const DOT_CRLF = Buffer.from('.\r\n');
 const LF_DOT = Buffer.from('\n.');
 
@@ -70,44 +70,46 @@ export const fastFeedDataStream: Feed = function (this: SMTPStream, chunk: Buffe
     this._atDataStart = false;
   }
   // Seek the end of the data: each dot at i (2 <= i < len - 2) that follows a line feed. An escape
-  // dot is dropped and the scan goes on in this call: the data before it is one segment, and the
-  // segments are emitted together (the original emitted each and waited a turn of the event loop).
-  const segments: Buffer[] = [];
-  let from = 0; // start of the current segment
+  // dot is dropped and the scan goes on in this call (the original emitted the data before it and
+  // waited a turn of the event loop): the data between escape dots is copied together into `out`.
+  let out: Buffer | null = null;
+  let outLen = 0;
+  let from = 0; // start of the data not yet emitted or copied
+  const take = (to: number): Buffer => {
+    if (!out) return chunk.subarray(from, to);
+    outLen += chunk.copy(out, outLen, from, to);
+    return out.subarray(0, outLen);
+  };
   for (let lf = chunk.indexOf(LF_DOT, 1); lf !== -1 && lf + 1 < len - 2; lf = chunk.indexOf(LF_DOT, lf + 1)) {
     i = lf + 1;
-    // if the dot matches end terminator
-    if (Buffer.compare(chunk.subarray(i - 2, i + 3), END_SEQUENCE) === 0) {
+    // if the dot matches end terminator (CR LF . CR LF; the LF and the dot are known)
+    if (chunk[i - 2] === 0x0d && chunk[i + 1] === 0x0d && chunk[i + 2] === 0x0a) {
       // everything before the terminator is message content, including the CRLF that ends the
       // last line
-      buf = chunk.subarray(from, i);
-      this._countDataBytes(buf.length);
-      this._endDataMode(joined(segments, buf), chunk.subarray(i + 3), done);
+      this._countDataBytes(i - from);
+      this._endDataMode(take(i), chunk.subarray(i + 3), done);
       return;
     }
     // check if the dot is an escape char and remove it
     if (chunk[i + 1] === 0x2e) {
-      buf = chunk.subarray(from, i);
-      this._countDataBytes(buf.length);
-      segments.push(buf);
-      from = i + 1; // the next segment starts with the escaped dot
+      this._countDataBytes(i - from);
+      out ??= Buffer.allocUnsafe(len);
+      outLen += chunk.copy(out, outLen, from, i);
+      from = i + 1; // what follows starts with the escaped dot
     }
   }
-  const last = chunk.subarray(from);
+  const last = len - from;
   // keep the last bytes
-  if (last.length < 4) {
-    this._lastBytes = last;
-  } else {
-    this._lastBytes = last.subarray(last.length - 4);
-  }
-  // emit the segments and what the last one holds beyond the bytes kept
-  if (this._lastBytes.length < last.length) {
-    buf = last.subarray(0, last.length - this._lastBytes.length);
-    this._countDataBytes(buf.length);
-    segments.push(buf);
-  }
-  if (segments.length) {
-    buf = joined(segments);
+  this._lastBytes = chunk.subarray(last < 4 ? from : len - 4);
+  // emit what was copied and what is left beyond the bytes kept
+  const keep = this._lastBytes.length;
+  if (last > keep) this._countDataBytes(last - keep);
+  if (last > keep || outLen > 0) {
+    buf = take(len - keep);
+    // A chunk that had escape dots cost more than a plain one (about 4 ms for 64 KB of dotted
+    // lines): the next chunk waits a turn of the event loop, so other sessions are served between
+    // the chunks of a long dotted message (the original waited a turn after every escape dot).
+    const next = out ? (): void => void setImmediate(done) : done;
     // write to stream but stop if need to wait for drain
     if (dataStream.writable) {
       handled = dataStream.write(buf);
@@ -121,22 +123,16 @@ export const fastFeedDataStream: Feed = function (this: SMTPStream, chunk: Buffe
         dataStream.once('drain', onDrain);
         dataStream.once('close', onDrain);
       } else {
-        return done();
+        return next();
       }
     } else {
-      return done();
+      return next();
     }
   } else {
     // nothing to emit, continue with the input stream
     return done();
   }
 };
-
-/** The segments (and `tail`) as one Buffer; no copy when there is only one. */
-function joined(segments: Buffer[], tail?: Buffer): Buffer {
-  if (tail) segments.push(tail);
-  return segments.length === 1 ? segments[0]! : Buffer.concat(segments);
-}
 
 export function sourceHash(fn: Feed): string {
   return createHash('sha256').update(String(fn)).digest('hex');

@@ -161,6 +161,19 @@ describe('fast end-of-data scan', () => {
     expect(fast).toEqual(original);
   });
 
+  it('lets the next chunk wait a turn of the event loop after one with escape dots only', async () => {
+    const s = new SMTPStream();
+    s.startDataMode().resume();
+    let called = false;
+    fastFeedDataStream.call(s, Buffer.from('a plain line\r\nand more\r\n'), () => (called = true));
+    expect(called).toBe(true);
+    called = false;
+    fastFeedDataStream.call(s, Buffer.from('a\r\n..dotted\r\nand more\r\n'), () => (called = true));
+    expect(called).toBe(false);
+    await turn();
+    expect(called).toBe(true);
+  });
+
   it('agrees with the original on a large message in socket-sized chunks', async () => {
     const lines: string[] = [];
     for (let n = 0; lines.join('').length < 200_000; n++) {
