@@ -21,8 +21,8 @@
  * that changed it, the original is kept and `installFastDataScan` says so; a unit test fails until
  * the replacement is checked against the new version.
  */
-import { createHash } from 'node:crypto';
 import { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
+import { sha256 } from '../../core/message.js';
 
 type Done = (err?: Error | null) => void;
 type Feed = (this: SMTPStream, chunk: Buffer, done: Done) => void;
@@ -75,9 +75,13 @@ export const fastFeedDataStream: Feed = function (this: SMTPStream, chunk: Buffe
   let out: Buffer | null = null;
   let outLen = 0;
   let from = 0; // start of the data not yet emitted or copied
+  const copy = (to: number): void => {
+    out ??= Buffer.allocUnsafe(len);
+    outLen += chunk.copy(out, outLen, from, to);
+  };
   const take = (to: number): Buffer => {
     if (!out) return chunk.subarray(from, to);
-    outLen += chunk.copy(out, outLen, from, to);
+    copy(to);
     return out.subarray(0, outLen);
   };
   for (let lf = chunk.indexOf(LF_DOT, 1); lf !== -1 && lf + 1 < len - 2; lf = chunk.indexOf(LF_DOT, lf + 1)) {
@@ -93,8 +97,7 @@ export const fastFeedDataStream: Feed = function (this: SMTPStream, chunk: Buffe
     // check if the dot is an escape char and remove it
     if (chunk[i + 1] === 0x2e) {
       this._countDataBytes(i - from);
-      out ??= Buffer.allocUnsafe(len);
-      outLen += chunk.copy(out, outLen, from, i);
+      copy(i);
       from = i + 1; // what follows starts with the escaped dot
     }
   }
@@ -135,7 +138,7 @@ export const fastFeedDataStream: Feed = function (this: SMTPStream, chunk: Buffe
 };
 
 export function sourceHash(fn: Feed): string {
-  return createHash('sha256').update(String(fn)).digest('hex');
+  return sha256(String(fn));
 }
 
 export type DataScan = 'fast' | 'original';

@@ -106,6 +106,21 @@ describe('fast end-of-data scan', () => {
     expect(installFastDataScan()).toBe('fast');
   });
 
+  it('leaves an installed function it was not written against in place (an upgraded smtp-server)', () => {
+    const proto = SMTPStream.prototype;
+    const before = proto._feedDataStream;
+    const upgraded: Feed = function (this: SMTPStream, chunk, done) {
+      originalFeedDataStream.call(this, chunk, done);
+    };
+    try {
+      proto._feedDataStream = upgraded;
+      expect(installFastDataScan()).toBe('original');
+      expect(proto._feedDataStream).toBe(upgraded);
+    } finally {
+      proto._feedDataStream = before;
+    }
+  });
+
   it('ends the data, unstuffs dots and hands back the rest like the original', async () => {
     const input = Buffer.from('Subject: x\r\n\r\n..leading\r\nmid.dle\r\n.\r\nMAIL FROM:<a@b>\r\nRC');
     const seen = await feedAll(fastFeedDataStream, [input]);
